@@ -1,1 +1,39 @@
-//! Calico resources (being written).
+//! Calico's BGP resources (`projectcalico.org/v3`, and the
+//! `crd.projectcalico.org/v1` storage shape), their validation, and the
+//! per-node session plan that calico-node's confd would compute.
+//!
+//! The crate is pure: it reads strings and returns data. The flow is
+//!
+//! 1. [`Resources::from_yaml_str`] parses `calicoctl apply -f` style
+//!    YAML and validates it, collecting every [`FieldError`];
+//! 2. [`plan_node`] turns the resources into a [`NodePlan`] for one
+//!    node: local parameters, BGP sessions per family, local blocks,
+//!    pools and service ranges;
+//! 3. [`diff`] compares two plans so a daemon knows which sessions to
+//!    add, remove or reset.
+//!
+//! References to "calico-bgp.md" are to the project's Calico spec
+//! (`docs/calico-bgp.md` in the shared docs).
+
+// Tests may unwrap (house rule); library code may not.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+mod convert;
+mod diff;
+mod encoding;
+mod error;
+mod load;
+mod model;
+mod plan;
+mod raw;
+mod selector;
+mod types;
+
+pub use error::{ConfigError, FieldError, PlanError, Warning};
+pub use load::Resources;
+pub use model::*;
+
+pub use diff::{SessionChange, SessionDiff, diff};
+pub use plan::*;
+pub use selector::{Selector, SelectorError};
+pub use types::{Asn, Cidr, Family, PeerAddr, parse_go_duration};
