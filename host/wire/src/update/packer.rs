@@ -1,0 +1,166 @@
+//! Packing many prefixes that share one attribute set into as few
+//! UPDATE messages as the session's maximum message size allows.
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use super::NextHop;
+use super::encode::{mp_reach_head, patch_u16};
+use crate::afi::AfiSafi;
+use crate::attribute::{PathAttributes, code, encode, flags};
+use crate::context::SessionContext;
+use crate::error::EncodeError;
+use crate::message::{HEADER_LEN, MessageType, finish_header, start_header};
+use crate::nlri::{Nlri, encode_one};
+
+/// Encodes announcements of `nlri` (all of `family`) with one attribute
+/// set, appending complete messages (headers included) to `out`.
+///
+/// The attributes are encoded once. IPv4 unicast with an IPv4 next hop
+/// uses the classic NLRI field and NEXT_HOP; anything else uses
+/// MP_REACH_NLRI (RFC 4760), whose value length is always written in
+/// the 2-octet form so its size never changes while filling.
+pub fn encode_announcements(
+    attrs: &PathAttributes,
+    family: AfiSafi,
+    next_hop: NextHop,
+    nlri: &[Nlri],
+    ctx: &SessionContext,
+    out: &mut Vec<Bytes>,
+) -> Result<(), EncodeError> {
+    if nlri.is_empty() {
+        return Ok(());
+    }
+    let max = ctx.max_message_len();
+    let path_id = ctx.tx_path_id(family);
+    let mut attrs = attrs.clone();
+    if let (AfiSafi::IPV4_UNICAST, NextHop::V4(ip)) = (family, next_hop) {
+        attrs.next_hop = Some(ip);
+        let mut head = BytesMut::new();
+        encode::encode_range(&attrs, ctx, 1, 255, &mut head);
+        let fixed = HEADER_LEN + 4 + head.len();
+        check_room(fixed, path_id, max)?;
+        let mut buf = BytesMut::with_capacity(max);
+        let mut rest = nlri;
+        while !rest.is_empty() {
+            let start = start_header(&mut buf, MessageType::Update);
+            buf.put_u16(0);
+            // `check_room` bounds the attributes below `max`.
+            buf.put_u16(head.len() as u16);
+            buf.put_slice(&head);
+            let room = max - (buf.len() - start);
+            rest = fill(&mut buf, rest, path_id, room);
+            finish_header(&mut buf, start);
+            out.push(buf.split().freeze());
+        }
+        return Ok(());
+    }
+    attrs.next_hop = None;
+    let mut head = BytesMut::new();
+    encode::encode_range(&attrs, ctx, 1, 13, &mut head);
+    let mut tail = BytesMut::new();
+    encode::encode_range(&attrs, ctx, 16, 255, &mut tail);
+    let mp_fixed = 4 + 5 + next_hop.wire_len();
+    let fixed = HEADER_LEN + 4 + head.len() + mp_fixed + tail.len();
+    check_room(fixed, path_id, max)?;
+    let mut buf = BytesMut::with_capacity(max);
+    let mut rest = nlri;
+    while !rest.is_empty() {
+        let start = start_header(&mut buf, MessageType::Update);
+        buf.put_u16(0);
+        let attr_at = buf.len();
+        buf.put_u16(0);
+        buf.put_slice(&head);
+        buf.put_u8(flags::OPTIONAL | flags::EXTENDED_LENGTH);
+        buf.put_u8(code::MP_REACH_NLRI);
+        let mp_at = buf.len();
+        buf.put_u16(0);
+        mp_reach_head(family, &next_hop, &mut buf);
+        let room = max - (buf.len() - start) - tail.len();
+        rest = fill(&mut buf, rest, path_id, room);
+        patch_u16(&mut buf, mp_at, "MP_REACH_NLRI length")?;
+        buf.put_slice(&tail);
+        patch_u16(&mut buf, attr_at, "total path attribute length")?;
+        finish_header(&mut buf, start);
+        out.push(buf.split().freeze());
+    }
+    Ok(())
+}
+
+/// Encodes withdrawals of `nlri` (all of `family`), appending complete
+/// messages to `out`: the classic withdrawn field for IPv4 unicast,
+/// MP_UNREACH_NLRI otherwise.
+pub fn encode_withdrawals(
+    family: AfiSafi,
+    nlri: &[Nlri],
+    ctx: &SessionContext,
+    out: &mut Vec<Bytes>,
+) -> Result<(), EncodeError> {
+    if nlri.is_empty() {
+        return Ok(());
+    }
+    let max = ctx.max_message_len();
+    let path_id = ctx.tx_path_id(family);
+    check_room(HEADER_LEN + 4 + 4 + 3, path_id, max)?;
+    let mut buf = BytesMut::with_capacity(max);
+    let mut rest = nlri;
+    while !rest.is_empty() {
+        let start = start_header(&mut buf, MessageType::Update);
+        if family == AfiSafi::IPV4_UNICAST {
+            let at = buf.len();
+            buf.put_u16(0);
+            let room = max - (buf.len() - start) - 2;
+            rest = fill(&mut buf, rest, path_id, room);
+            patch_u16(&mut buf, at, "withdrawn routes length")?;
+            buf.put_u16(0);
+        } else {
+            buf.put_u16(0);
+            let attr_at = buf.len();
+            buf.put_u16(0);
+            buf.put_u8(flags::OPTIONAL | flags::EXTENDED_LENGTH);
+            buf.put_u8(code::MP_UNREACH_NLRI);
+            let mp_at = buf.len();
+            buf.put_u16(0);
+            buf.put_u16(family.afi);
+            buf.put_u8(family.safi);
+            let room = max - (buf.len() - start);
+            rest = fill(&mut buf, rest, path_id, room);
+            patch_u16(&mut buf, mp_at, "MP_UNREACH_NLRI length")?;
+            patch_u16(&mut buf, attr_at, "total path attribute length")?;
+        }
+        finish_header(&mut buf, start);
+        out.push(buf.split().freeze());
+    }
+    Ok(())
+}
+
+/// Fails unless a longest (IPv6) prefix fits after `fixed` octets, so
+/// every message makes progress whatever the prefixes are.
+fn check_room(
+    fixed: usize,
+    path_id: bool,
+    max: usize,
+) -> Result<(), EncodeError> {
+    let largest = fixed + usize::from(path_id) * 4 + 1 + 16;
+    if largest > max {
+        return Err(EncodeError::TooLarge { len: largest, max });
+    }
+    Ok(())
+}
+
+/// Appends NLRI while they fit in `room` octets; returns the rest.
+fn fill<'a>(
+    buf: &mut BytesMut,
+    nlri: &'a [Nlri],
+    path_id: bool,
+    mut room: usize,
+) -> &'a [Nlri] {
+    for (i, n) in nlri.iter().enumerate() {
+        let len = n.wire_len(path_id);
+        if len > room {
+            return &nlri[i..];
+        }
+        room -= len;
+        encode_one(n, path_id, buf);
+    }
+    &[]
+}
