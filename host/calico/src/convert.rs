@@ -74,7 +74,8 @@ impl<'a> Ctx<'a> {
 
     fn asn(&mut self, field: &str, raw: Option<&RawAsn>) -> Option<Asn> {
         let r = match raw? {
-            RawAsn::Int(n) => Asn::from_integer(*n),
+            RawAsn::Int(n) => Asn::from_integer(i128::from(*n)),
+            RawAsn::UInt(n) => Asn::from_integer(i128::from(*n)),
             RawAsn::Str(s) => Asn::parse(s),
             RawAsn::Float(f) => {
                 Err(format!("{f} looks like asdot; write it quoted"))

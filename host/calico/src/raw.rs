@@ -9,7 +9,8 @@ use serde::Deserialize;
 #[derive(Clone, Debug, Deserialize)]
 #[serde(untagged)]
 pub(crate) enum RawAsn {
-    Int(i128),
+    Int(i64),
+    UInt(u64),
     Str(String),
     Float(f64),
 }
