@@ -9,8 +9,8 @@
 //!
 //! Layout: [`config`] (what we offer, our OPEN), [`state`], [`event`],
 //! [`action`], [`fsm`] (per-state reactions) with its transition side
-//! effects, [`negotiate`](mod@negotiate) (OPEN checks and capability results), and
-//! [`collision`] (RFC 4271 section 6.8).
+//! effects, [`negotiate`](mod@negotiate) (OPEN checks and capability
+//! results), and [`collision`] (RFC 4271 section 6.8).
 
 pub mod action;
 pub mod collision;

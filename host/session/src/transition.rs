@@ -105,16 +105,7 @@ impl Fsm {
             self.stop(timer, out);
         }
         self.negotiated = None;
-        // The winner of a collision carries on, so the loser must not
-        // come back by itself; a stopped session neither.
-        let collision = matches!(
-            &reason,
-            DownReason::NotificationSent(n)
-                if n.code == notify::CEASE && n.subcode == notify::CEASE_COLLISION
-        );
-        let restart = self.auto_restart
-            && !collision
-            && !matches!(reason, DownReason::Stopped);
+        let restart = self.auto_restart && allows_restart(&reason);
         out.push(Action::Down(reason));
         if let (true, Some(wait), Some(limits)) =
             (restart, self.error_wait, self.config.error_wait)
@@ -135,6 +126,19 @@ impl Next {
             Self::OpenConfirm(_) => State::OpenConfirm,
             Self::Established => State::Established,
         }
+    }
+}
+
+/// Whether a session that went down for `reason` may come back by
+/// itself: not after an operator stop, and not as the loser of a
+/// collision, since the winning connection carries on.
+fn allows_restart(reason: &DownReason) -> bool {
+    match reason {
+        DownReason::Stopped => false,
+        DownReason::NotificationSent(n) => {
+            (n.code, n.subcode) != (notify::CEASE, notify::CEASE_COLLISION)
+        }
+        _ => true,
     }
 }
 

@@ -144,3 +144,32 @@ fn established_ignores_a_connect_retry_expiry_it_never_armed() {
     assert_eq!(fsm.handle(Event::ConnectRetryTimerExpires), vec![]);
     assert_eq!(fsm.state(), State::Established);
 }
+
+#[test]
+fn established_on_header_error_sends_the_carried_notification() {
+    let mut fsm = fsm_in(State::Established);
+    let bad_marker = notification(1, 1);
+    assert_eq!(
+        fsm.handle(Event::BgpHeaderErr(bad_marker.clone())),
+        closed_after(
+            bad_marker.clone(),
+            DownReason::NotificationSent(bad_marker)
+        )
+    );
+}
+
+#[test]
+fn established_on_collision_dump_sends_cease_7_and_does_not_restart() {
+    let mut fsm = fsm_in(State::Established);
+    let collision = notification(6, 7);
+    assert_eq!(
+        fsm.handle(Event::OpenCollisionDump),
+        vec![
+            Action::SendNotification(collision.clone()),
+            Action::DropConnection,
+            Action::StopTimer(Timer::Hold),
+            Action::StopTimer(Timer::Keepalive),
+            Action::Down(DownReason::NotificationSent(collision)),
+        ]
+    );
+}

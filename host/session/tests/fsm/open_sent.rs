@@ -317,3 +317,16 @@ fn open_with_hold_time_zero_disables_keepalives_and_hold_timer() {
     assert_eq!(fsm.handle(Event::KeepAliveMsg), vec![]);
     assert_eq!(fsm.state(), State::Established);
 }
+
+#[test]
+fn open_sent_on_update_error_is_an_fsm_error_with_subcode_1() {
+    let mut fsm = fsm_in(State::OpenSent);
+    let fsm_error = notification(5, 1);
+    assert_eq!(
+        fsm.handle(Event::UpdateMsgErr(notification(3, 1))),
+        closed_after(
+            fsm_error.clone(),
+            DownReason::NotificationSent(fsm_error)
+        )
+    );
+}

@@ -110,3 +110,32 @@ fn stopped_session_does_not_restart_after_a_later_start_and_stop() {
     fsm.handle(Event::AutomaticStart);
     assert_eq!(error_wait_after_a_failure(&mut fsm), None);
 }
+
+#[test]
+fn manual_start_after_automatic_start_enables_restart() {
+    let mut fsm = Fsm::new(config()).unwrap();
+    fsm.handle(Event::AutomaticStart);
+    assert_eq!(fsm.handle(Event::ManualStart), vec![]);
+    assert_eq!(error_wait_after_a_failure(&mut fsm), Some(secs(5)));
+}
+
+#[test]
+fn down_reasons_name_their_origin_and_notification() {
+    use bgplet_session::Origin;
+
+    use crate::helpers::notification;
+
+    let sent = DownReason::NotificationSent(notification(4, 0));
+    assert_eq!(sent.origin(), Origin::Local);
+    assert_eq!(sent.notification(), Some(notification(4, 0)));
+    assert_eq!(sent.to_string(), "sent NOTIFICATION 4/0");
+    let received = DownReason::NotificationReceived(notification(6, 2));
+    assert_eq!(received.origin(), Origin::Peer);
+    assert_eq!(DownReason::ConnectionLost.origin(), Origin::Peer);
+    assert_eq!(DownReason::ConnectionLost.notification(), None);
+    let rejected = DownReason::OpenRejected(
+        bgplet_session::OpenError::UnacceptableHoldTime(2),
+    );
+    assert_eq!(rejected.origin(), Origin::Local);
+    assert_eq!(rejected.notification(), Some(notification(2, 6)));
+}
