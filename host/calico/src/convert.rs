@@ -60,13 +60,25 @@ impl<'a> Ctx<'a> {
         match serde_yaml::from_value(spec.clone()) {
             Ok(t) => t,
             Err(e) => {
-                let msg = e.to_string();
-                // serde names the field in backquotes: point at it.
-                let field = msg
-                    .strip_prefix("unknown field `")
-                    .and_then(|r| r.split('`').next())
-                    .map_or("spec".to_string(), |f| format!("spec.{f}"));
-                self.err(&field, msg);
+                // serde's message does not carry the path: find the
+                // offending keys by parsing them one at a time.
+                let mut named = false;
+                if let Value::Mapping(map) = spec {
+                    for (k, v) in map {
+                        let mut one = serde_yaml::Mapping::new();
+                        one.insert(k.clone(), v.clone());
+                        if let Err(e) =
+                            serde_yaml::from_value::<T>(Value::Mapping(one))
+                        {
+                            let key = k.as_str().unwrap_or("?");
+                            self.err(&format!("spec.{key}"), e.to_string());
+                            named = true;
+                        }
+                    }
+                }
+                if !named {
+                    self.err("spec", e.to_string());
+                }
                 T::default()
             }
         }

@@ -15,6 +15,7 @@
 //! References to "calico-bgp.md" are to the project's Calico spec
 //! (`docs/calico-bgp.md` in the shared docs).
 
+#![warn(missing_docs)]
 // Tests may unwrap (house rule); library code may not.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 

@@ -7,8 +7,8 @@ mod common;
 use std::net::{IpAddr, Ipv4Addr};
 
 use bgplet_calico::{
-    hashed_router_id, plan_node, Asn, BindMode, Family, NextHopMode,
-    PeerKind, PlanError, PlanOptions,
+    Asn, BindMode, Family, NextHopMode, PeerKind, PlanError, PlanOptions,
+    hashed_router_id, plan_node,
 };
 use common::{load, names, plan, session};
 
@@ -149,7 +149,10 @@ fn route_reflectors_stay_out_of_an_enabled_mesh() {
         env!("CARGO_MANIFEST_DIR")
     ))
     .unwrap()
-    .replace("nodeToNodeMeshEnabled: false", "nodeToNodeMeshEnabled: true");
+    .replace(
+        "nodeToNodeMeshEnabled: false",
+        "nodeToNodeMeshEnabled: true",
+    );
     let res = bgplet_calico::Resources::from_yaml_str(&text).unwrap();
     let n1 = plan(&res, "n1");
     assert_eq!(
@@ -338,8 +341,10 @@ fn passwords_come_from_secrets_and_missing_ones_warn() {
     let lost = session(&n1, "Node_fe0a__3");
     assert_eq!(lost.password, None);
     assert_eq!(lost.next_hop, NextHopMode::SetSelf);
-    assert!(n1.warnings.iter().any(|w| w.name == "lost-password"
-        && w.message.contains("no-such-secret")));
+    assert!(
+        n1.warnings.iter().any(|w| w.name == "lost-password"
+            && w.message.contains("no-such-secret"))
+    );
     assert!(res.warnings.iter().any(|w| w.name == "lost-password"));
     // A namespace filter that excludes the Secret drops the password.
     let opts = PlanOptions {
