@@ -278,12 +278,11 @@ pub(crate) fn bgp_configuration(
         let f = format!("spec.prefixAdvertisements[{i}]");
         let cidr = ctx.cidr(&format!("{f}.cidr"), &p.cidr, false);
         for (j, c) in p.communities.iter().enumerate() {
-            // A name is resolved at planning time against `default`.
+            // Text with a colon is a literal value and must be valid;
+            // anything else is a name, resolved (or warned about) when
+            // planning, since a per-node entry may name a `default` one.
             let named = communities.iter().any(|n| &n.name == c);
-            if !named && !is_community(c) && !c.contains(':') {
-                continue;
-            }
-            if !named {
+            if !named && c.contains(':') {
                 ctx.community(&format!("{f}.communities[{j}]"), c);
             }
         }

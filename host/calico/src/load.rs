@@ -366,6 +366,11 @@ impl Loader {
             }
         }
         for (name, peer) in &res.peers {
+            if peer.peer_ip.is_some() && peer.as_number.is_none() {
+                let m =
+                    "asNumber is not set; the cluster AS is used".to_string();
+                warn(&mut warnings, "BGPPeer", name, m);
+            }
             if let Some(r) = &peer.password
                 && res.secret_value(r, None).is_none()
             {

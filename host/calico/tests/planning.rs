@@ -427,3 +427,145 @@ fn router_id_can_be_overridden_or_hashed() {
         Err(PlanError::UnknownNode("nope".to_string()))
     );
 }
+
+#[test]
+fn hashed_router_id_matches_calico_and_avoids_class_d_and_e() {
+    // confd's golden output for node "kube-master" with
+    // CALICO_ROUTER_ID=hash.
+    assert_eq!(
+        hashed_router_id("kube-master"),
+        Ipv4Addr::new(25, 79, 212, 8)
+    );
+    // SHA-256("node-18") starts f5 c2 8b e3; 245 - 32 = 213.
+    assert_eq!(
+        hashed_router_id("node-18"),
+        Ipv4Addr::new(213, 194, 139, 227)
+    );
+}
+
+fn inline(yaml: &str) -> bgplet_calico::Resources {
+    bgplet_calico::Resources::from_yaml_str(yaml).unwrap()
+}
+
+const RR_NODES: &str = "\
+apiVersion: projectcalico.org/v3
+kind: Node
+metadata: {name: n1}
+spec: {bgp: {ipv4Address: 10.0.0.11/24}}
+---
+apiVersion: projectcalico.org/v3
+kind: Node
+metadata: {name: rr1, labels: {rr: 'true'}}
+spec: {bgp: {ipv4Address: 10.0.0.21/24, routeReflectorClusterID: 224.0.0.1}}
+---
+apiVersion: projectcalico.org/v3
+kind: Node
+metadata: {name: rr2, labels: {rr: 'true'}}
+spec: {bgp: {ipv4Address: 10.0.0.22/24, routeReflectorClusterID: 224.0.0.2}}
+";
+
+#[test]
+fn a_global_selector_peer_and_its_reverse_never_duplicate_a_key() {
+    let res = inline(&format!(
+        "{RR_NODES}---
+apiVersion: projectcalico.org/v3
+kind: BGPPeer
+metadata: {{name: everyone-to-rrs}}
+spec: {{peerSelector: has(rr)}}
+"
+    ));
+    let n1 = plan(&res, "n1");
+    // The mesh leaves RRs out, so only the global entries remain.
+    assert_eq!(names(&n1), ["Global_10_0_0_21", "Global_10_0_0_22"]);
+    // rr1: the global entry for rr2 exists, so the reverse peering
+    // only adds n1 (as a client: peer cluster id unknown = different).
+    let rr1 = plan(&res, "rr1");
+    assert_eq!(names(&rr1), ["Global_10_0_0_22", "Node_10_0_0_11"]);
+    assert!(session(&rr1, "Node_10_0_0_11").rr_client);
+    // Selector-derived peers are never passive, even sorting later.
+    assert!(!session(&rr1, "Global_10_0_0_22").passive);
+    // Different cluster ids: each RR treats the other as a client.
+    assert!(session(&rr1, "Global_10_0_0_22").rr_client);
+    let rr2 = plan(&res, "rr2");
+    assert!(session(&rr2, "Global_10_0_0_21").rr_client);
+    assert_eq!(
+        session(&rr2, "Global_10_0_0_21").rr_cluster_id,
+        Some(Ipv4Addr::new(224, 0, 0, 2))
+    );
+}
+
+#[test]
+fn on_a_route_reflector_an_ibgp_peer_ip_is_a_client_and_ebgp_is_not() {
+    let res = inline(&format!(
+        "{RR_NODES}---
+apiVersion: projectcalico.org/v3
+kind: BGPPeer
+metadata: {{name: same-as-tor}}
+spec: {{node: rr1, peerIP: 10.0.0.1, asNumber: 64512}}
+---
+apiVersion: projectcalico.org/v3
+kind: BGPPeer
+metadata: {{name: other-as-tor}}
+spec: {{node: rr1, peerIP: 10.0.0.2, asNumber: 65000, localASNumber: 65100}}
+"
+    ));
+    let rr1 = plan(&res, "rr1");
+    let ibgp = session(&rr1, "Node_10_0_0_1");
+    assert!(ibgp.ibgp && ibgp.rr_client);
+    let ebgp = session(&rr1, "Node_10_0_0_2");
+    assert!(!ebgp.ibgp && !ebgp.rr_client);
+    assert_eq!(ebgp.local_as.value(), 65100);
+    // No mesh on an RR even though the mesh is on.
+    assert_eq!(rr1.sessions.len(), 2);
+}
+
+#[test]
+fn a_node_scoped_peer_loses_to_a_global_peer_with_the_same_key() {
+    let res = inline(&format!(
+        "{RR_NODES}---
+apiVersion: projectcalico.org/v3
+kind: BGPPeer
+metadata: {{name: a-global}}
+spec: {{peerIP: 10.0.0.1, asNumber: 65000}}
+---
+apiVersion: projectcalico.org/v3
+kind: BGPPeer
+metadata: {{name: b-node}}
+spec: {{node: n1, peerIP: 10.0.0.1, asNumber: 65001}}
+---
+apiVersion: projectcalico.org/v3
+kind: BGPPeer
+metadata: {{name: c-node-other-port}}
+spec: {{node: n1, peerIP: '10.0.0.1:1179', asNumber: 65001}}
+"
+    ));
+    let n1 = plan(&res, "n1");
+    assert_eq!(names(&n1), ["Global_10_0_0_1", "Node_10_0_0_1_port_1179"]);
+    assert_eq!(session(&n1, "Global_10_0_0_1").remote_as.value(), 65000);
+}
+
+#[test]
+fn next_hop_mode_wins_and_legacy_keep_is_ebgp_only() {
+    let res = inline(&format!(
+        "{RR_NODES}---
+apiVersion: projectcalico.org/v3
+kind: BGPPeer
+metadata: {{name: keep-ibgp}}
+spec: {{node: n1, peerIP: 10.0.0.1, asNumber: 64512, keepOriginalNextHop: true}}
+---
+apiVersion: projectcalico.org/v3
+kind: BGPPeer
+metadata: {{name: keep-mode-ibgp}}
+spec: {{node: n1, peerIP: 10.0.0.2, asNumber: 64512, nextHopMode: Keep}}
+---
+apiVersion: projectcalico.org/v3
+kind: BGPPeer
+metadata: {{name: auto}}
+spec: {{node: n1, peerIP: 10.0.0.3, asNumber: 65000, nextHopMode: Auto}}
+"
+    ));
+    let n1 = plan(&res, "n1");
+    assert_eq!(session(&n1, "Node_10_0_0_1").next_hop, NextHopMode::Auto);
+    assert_eq!(session(&n1, "Node_10_0_0_2").next_hop, NextHopMode::Keep);
+    assert_eq!(session(&n1, "Node_10_0_0_3").next_hop, NextHopMode::Auto);
+}

@@ -303,3 +303,61 @@ fn every_error_in_a_file_is_reported_at_once() {
     assert!(has(&errs, "spec.asNumber", "reserved"));
     assert!(has(&errs, "metadata.name", "required"));
 }
+
+#[test]
+fn per_node_configuration_fields_calico_ignores_are_warned_about() {
+    let yaml = "\
+apiVersion: projectcalico.org/v3
+kind: BGPConfiguration
+metadata: {name: node.n1}
+spec:
+  listenPort: 1790
+  asNumber: 65000
+  nodeToNodeMeshEnabled: false
+";
+    let res = Resources::from_yaml_str(yaml).unwrap();
+    let msgs: Vec<&str> =
+        res.warnings.iter().map(|w| w.message.as_str()).collect();
+    assert_eq!(
+        msgs,
+        [
+            "spec.asNumber is ignored on a per-node configuration",
+            "spec.nodeToNodeMeshEnabled is ignored on a per-node configuration",
+        ]
+    );
+    assert_eq!(res.listen_port("n1"), Some(1790));
+    assert!(res.mesh_enabled(), "only `default` decides the mesh");
+}
+
+#[test]
+fn a_resource_defined_twice_keeps_the_later_one_with_a_warning() {
+    let one = peer("  peerIP: 10.0.0.1\n  asNumber: 65000\n");
+    let two = peer("  peerIP: 10.0.0.2\n  asNumber: 65000\n");
+    let res = Resources::from_yaml_str(&format!("{one}---\n{two}")).unwrap();
+    assert_eq!(res.peers["tor"].peer_ip.unwrap().to_string(), "10.0.0.2");
+    assert!(res.warnings[0].message.contains("defined twice"));
+}
+
+#[test]
+fn communities_must_be_valid_literals_or_names() {
+    let yaml = "\
+apiVersion: projectcalico.org/v3
+kind: BGPConfiguration
+metadata: {name: default}
+spec:
+  communities:
+    - {name: ok, value: '65000:100'}
+    - {name: bad, value: '70000:1'}
+  prefixAdvertisements:
+    - cidr: 10.244.0.0/16
+      communities: [ok, '1:2:3', '1:x', later-defined]
+";
+    let errs = errors(yaml);
+    assert!(has(&errs, "spec.communities[1].value", "70000:1"));
+    assert!(has(
+        &errs,
+        "spec.prefixAdvertisements[0].communities[2]",
+        "1:x"
+    ));
+    assert_eq!(errs.len(), 2, "{errs:?}");
+}
