@@ -338,6 +338,7 @@ fn parse_routes(v: &Value) -> Result<Vec<BgpletPath>> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
 mod tests {
     use super::*;
 

@@ -580,10 +580,8 @@ pub fn parse_show_route(text: &str) -> Vec<BirdRoute> {
         // or the same without the prefix for further paths of a prefix.
         let Some(open) = line.find('[') else { continue };
         let head: Vec<&str> = line[..open].split_whitespace().collect();
-        if !line.starts_with(' ') {
-            if let Some(p) = head.first() {
-                prefix = (*p).to_string();
-            }
+        if let Some(p) = head.first().filter(|_| !line.starts_with(' ')) {
+            prefix = (*p).to_string();
         }
         let rest = &line[open + 1..];
         let Some(close) = rest.find(']') else {
@@ -656,6 +654,7 @@ fn tuples(v: &str) -> Vec<String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
 mod tests {
     use super::*;
 

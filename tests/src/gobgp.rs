@@ -550,6 +550,7 @@ fn parse_rib(v: &Value) -> Result<Vec<GobgpPath>> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
 mod tests {
     use super::*;
 

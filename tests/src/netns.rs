@@ -192,8 +192,17 @@ fn owner_pid(rest: &str) -> Option<u32> {
     u32::from_str_radix(hex, 16).ok()
 }
 
+/// Whether `pid` runs; a zombie (a killed test run not yet reaped by
+/// its parent) counts as dead.
 fn pid_alive(pid: u32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state letter follows the parenthesised command name.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X"),
+        Err(_) => false,
+    }
 }
 
 /// Removes namespaces (with their processes), FRR pathspaces and scratch

@@ -73,6 +73,7 @@ fn emit(out: &mut String, v: &Value, indent: usize) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
 mod tests {
     use super::*;
 
