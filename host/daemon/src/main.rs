@@ -1,1 +1,138 @@
-fn main() {}
+//! `bgplet`: the command line. Everything here is the edge of the
+//! program: arguments in, `anyhow` errors out.
+
+mod agent;
+mod codec;
+mod control;
+mod output;
+mod peer;
+mod resources;
+mod sockopt;
+mod store;
+mod time;
+mod transport;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Where `bgplet run` listens and the other commands connect by default.
+const DEFAULT_CONTROL_SOCKET: &str = "/var/run/bgplet/bgplet.ctl";
+
+/// A programmable BGP routing agent for Kubernetes nodes that speaks
+/// Calico's BGP.
+#[derive(Parser)]
+#[command(name = "bgplet", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the agent for one node from a file of Calico resources.
+    Run(RunArgs),
+    /// Show the BGP sessions of a running agent.
+    Status(QueryArgs),
+    /// Show every path of every prefix a running agent holds.
+    Routes(QueryArgs),
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Multi-document YAML of projectcalico.org/v3 resources (the files
+    /// you give `calicoctl apply -f`).
+    #[arg(long, value_name = "FILE")]
+    resources: PathBuf,
+    /// This node's name (Calico's NODENAME).
+    #[arg(long, env = "NODENAME", value_name = "NAME")]
+    node: String,
+    /// Unix socket for `bgplet status` and `bgplet routes`.
+    #[arg(long, value_name = "PATH", default_value = DEFAULT_CONTROL_SOCKET)]
+    control_socket: PathBuf,
+    /// Socket speaking BIRD's control protocol (not served yet; accepted
+    /// so deployments can already pass it).
+    #[arg(long, value_name = "PATH")]
+    bird_socket: Option<PathBuf>,
+    /// Do not program the kernel routing table.
+    #[arg(long)]
+    no_fib: bool,
+    /// Router id override, as Calico's CALICO_ROUTER_ID ("hash" or an
+    /// IPv4 address).
+    #[arg(long, env = "CALICO_ROUTER_ID", value_name = "ID")]
+    router_id: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct QueryArgs {
+    /// The agent's control socket.
+    #[arg(long, value_name = "PATH", default_value = DEFAULT_CONTROL_SOCKET)]
+    control_socket: PathBuf,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Table)]
+    output: Format,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    /// Human-readable.
+    Table,
+    /// The control API's JSON, one document.
+    Json,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    match cli.command {
+        Command::Run(args) => {
+            init_logging();
+            runtime.block_on(agent::run(agent::Options {
+                resources: args.resources,
+                node: args.node,
+                control_socket: args.control_socket,
+                bird_socket: args.bird_socket,
+                no_fib: args.no_fib,
+                router_id: args.router_id,
+            }))
+        }
+        Command::Status(args) => runtime.block_on(query(
+            args,
+            control::Request::Status,
+            output::print_status,
+        )),
+        Command::Routes(args) => runtime.block_on(query(
+            args,
+            control::Request::Routes,
+            output::print_routes,
+        )),
+    }
+}
+
+async fn query(
+    args: QueryArgs,
+    request: control::Request,
+    print_table: fn(&str) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let answer = control::request(&args.control_socket, &request).await?;
+    match args.output {
+        Format::Json => {
+            print!("{answer}");
+            Ok(())
+        }
+        Format::Table => print_table(&answer),
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BGPLET_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

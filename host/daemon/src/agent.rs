@@ -1,0 +1,300 @@
+//! `bgplet run`: wires the datastore, the sessions, the route store and
+//! the control socket together, and applies configuration changes.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context;
+use bgplet_calico::{BindMode, NodePlan, PlanOptions};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use tracing::{error, info, warn};
+
+use crate::control::ControlServer;
+use crate::peer::{self, PeerSpec};
+use crate::resources;
+use crate::store::{NodeInfo, PeerInfo, Store, StoreEvent};
+use crate::transport::{self, AcceptRoutes};
+
+/// How often the resources file is checked for changes.
+const FILE_POLL: Duration = Duration::from_secs(1);
+
+/// Options of `bgplet run`.
+pub struct Options {
+    /// Calico resources file.
+    pub resources: PathBuf,
+    /// Node name.
+    pub node: String,
+    /// Control socket path.
+    pub control_socket: PathBuf,
+    /// BIRD-protocol socket path (not served yet).
+    pub bird_socket: Option<PathBuf>,
+    /// Leave the kernel alone.
+    pub no_fib: bool,
+    /// CALICO_ROUTER_ID.
+    pub router_id: Option<String>,
+}
+
+/// A running session task and how to stop it.
+struct Running {
+    spec: PeerSpec,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+    info: PeerInfo,
+}
+
+/// Runs the agent until SIGINT or SIGTERM.
+pub async fn run(opts: Options) -> anyhow::Result<()> {
+    let plan_opts = PlanOptions {
+        router_id: opts.router_id.clone(),
+        secret_namespace: None,
+    };
+    let plan = resources::load(&opts.resources, &opts.node, &plan_opts)?;
+    if opts.bird_socket.is_some() {
+        warn!("--bird-socket: the BIRD control protocol is not served yet");
+    }
+    if !opts.no_fib {
+        info!(
+            "kernel route programming is not implemented yet; running as if --no-fib"
+        );
+    }
+    info!(
+        node = %plan.local.name,
+        router_id = %plan.local.router_id,
+        as_number = plan.local.as_number.value(),
+        sessions = plan.sessions.len(),
+        "starting"
+    );
+
+    let (store_tx, store_rx) = mpsc::channel(1024);
+    let store = Store::new(NodeInfo {
+        node: plan.local.name.clone(),
+        router_id: plan.local.router_id.to_string(),
+        as_number: plan.local.as_number.value(),
+        started: crate::time::rfc3339(SystemTime::now()),
+    });
+    tokio::spawn(store.run(store_rx));
+
+    let control =
+        ControlServer::bind(&opts.control_socket).with_context(|| {
+            format!("binding control socket {}", opts.control_socket.display())
+        })?;
+    let (query_tx, mut query_rx) = mpsc::channel(16);
+    tokio::spawn(control.serve(query_tx));
+    let store_for_queries = store_tx.clone();
+    tokio::spawn(async move {
+        while let Some(q) = query_rx.recv().await {
+            if store_for_queries.send(StoreEvent::Query(q)).await.is_err() {
+                return;
+            }
+        }
+    });
+
+    let routes = AcceptRoutes::default();
+    let listeners = bind(&plan)?;
+    for l in &listeners {
+        tokio::spawn(accept(l.clone(), routes.clone()));
+    }
+
+    let mut agent = Agent {
+        running: HashMap::new(),
+        routes,
+        listeners,
+        store: store_tx,
+        plan: None,
+    };
+    agent.apply(plan).await;
+
+    let mut last = file_stamp(&opts.resources);
+    let mut sigterm = tokio::signal::unix::signal(
+        tokio::signal::unix::SignalKind::terminate(),
+    )
+    .context("installing the SIGTERM handler")?;
+    let mut poll = tokio::time::interval(FILE_POLL);
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = sigterm.recv() => break,
+            _ = poll.tick() => {
+                let stamp = file_stamp(&opts.resources);
+                if stamp == last {
+                    continue;
+                }
+                last = stamp;
+                match resources::load(&opts.resources, &opts.node, &plan_opts) {
+                    Ok(plan) => {
+                        info!("resources changed; applying");
+                        agent.apply(plan).await;
+                    }
+                    Err(e) => error!(
+                        error = %e,
+                        "resources file rejected; keeping the last good configuration"
+                    ),
+                }
+            }
+        }
+    }
+    info!("shutting down");
+    agent.stop_all().await;
+    Ok(())
+}
+
+struct Agent {
+    running: HashMap<String, Running>,
+    routes: AcceptRoutes,
+    listeners: Vec<Arc<TcpListener>>,
+    store: mpsc::Sender<StoreEvent>,
+    plan: Option<NodePlan>,
+}
+
+impl Agent {
+    /// Brings the running sessions in line with `plan`: sessions whose
+    /// parameters did not change are left alone (calico-bgp.md 5.5).
+    async fn apply(&mut self, plan: NodePlan) {
+        if let Some(old) = &self.plan
+            && (old.local.listen_port != plan.local.listen_port
+                || old.local.bind_mode != plan.local.bind_mode)
+        {
+            warn!("listenPort/bindMode changes need a restart of the agent");
+        }
+        let wanted: HashMap<String, PeerSpec> = plan
+            .sessions
+            .iter()
+            .map(|s| (s.name.clone(), resources::peer_spec(&plan, s)))
+            .collect();
+        let stale: Vec<String> = self
+            .running
+            .iter()
+            .filter(|(name, r)| wanted.get(*name) != Some(&r.spec))
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in stale {
+            if let Some(r) = self.running.remove(&name) {
+                info!(session = %name, "stopping session (removed or changed)");
+                self.routes.remove(r.spec.address);
+                if r.spec.socket.password.is_some() {
+                    self.set_listener_key(r.spec.address, "");
+                }
+                let _ = r.stop.send(true);
+                let _ =
+                    tokio::time::timeout(Duration::from_secs(2), r.task).await;
+                let _ = self
+                    .store
+                    .send(StoreEvent::PeerDown { name: name.clone() })
+                    .await;
+            }
+        }
+        let mut names: Vec<&String> = wanted.keys().collect();
+        names.sort();
+        for name in names {
+            if self.running.contains_key(name) {
+                continue;
+            }
+            let spec = wanted[name].clone();
+            info!(session = %name, peer = %spec.address, passive = spec.session.passive, "starting session");
+            self.start(spec);
+        }
+        let infos: Vec<PeerInfo> = {
+            let mut v: Vec<&Running> = self.running.values().collect();
+            v.sort_by(|a, b| a.spec.name.cmp(&b.spec.name));
+            v.into_iter().map(|r| r.info.clone()).collect()
+        };
+        let _ = self.store.send(StoreEvent::SetPeers(infos)).await;
+        let _ = self
+            .store
+            .send(StoreEvent::SetLocal(resources::local_routes(&plan)))
+            .await;
+        self.plan = Some(plan);
+    }
+
+    fn start(&mut self, spec: PeerSpec) {
+        let (inbound_tx, inbound_rx) = mpsc::channel(2);
+        self.routes
+            .insert(spec.address, inbound_tx, spec.socket.clone());
+        if let Some(password) = &spec.socket.password {
+            self.set_listener_key(spec.address, password);
+        }
+        let row = peer::new_row();
+        let (stop, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(peer::run(
+            spec.clone(),
+            inbound_rx,
+            self.store.clone(),
+            row.clone(),
+            stop_rx,
+        ));
+        let info = PeerInfo {
+            name: spec.name.clone(),
+            address: spec.address,
+            port: spec.port,
+            type_label: spec.type_label.clone(),
+            peer_as: spec.session.remote_as,
+            row,
+        };
+        self.running.insert(
+            spec.name.clone(),
+            Running {
+                spec,
+                stop,
+                task,
+                info,
+            },
+        );
+    }
+
+    fn set_listener_key(&self, peer: IpAddr, password: &str) {
+        for l in &self.listeners {
+            if let Err(e) = crate::sockopt::set_tcp_md5(
+                l.as_ref(),
+                peer,
+                password.as_bytes(),
+            ) {
+                warn!(%peer, error = %e, "cannot set TCP-MD5 key on the listener");
+            }
+        }
+    }
+
+    async fn stop_all(&mut self) {
+        for (_, r) in self.running.drain() {
+            let _ = r.stop.send(true);
+            let _ = tokio::time::timeout(Duration::from_secs(2), r.task).await;
+        }
+    }
+}
+
+fn bind(plan: &NodePlan) -> anyhow::Result<Vec<Arc<TcpListener>>> {
+    let addresses: Vec<IpAddr> = if plan.local.bind_mode == BindMode::NodeIp {
+        [
+            plan.local.ipv4.map(IpAddr::V4),
+            plan.local.ipv6.map(IpAddr::V6),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    } else {
+        Vec::new()
+    };
+    let listeners =
+        transport::bind_listeners(&addresses, plan.local.listen_port)
+            .with_context(|| {
+                format!("listening on BGP port {}", plan.local.listen_port)
+            })?;
+    Ok(listeners.into_iter().map(Arc::new).collect())
+}
+
+async fn accept(listener: Arc<TcpListener>, routes: AcceptRoutes) {
+    transport::accept_loop(listener, routes).await;
+}
+
+/// A cheap change detector for the resources file: size, mtime and a
+/// hash of the contents (editors may keep the mtime).
+fn file_stamp(path: &std::path::Path) -> Option<(u64, u64)> {
+    use std::hash::{Hash, Hasher};
+    let text = std::fs::read(path).ok()?;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    Some((text.len() as u64, h.finish()))
+}
