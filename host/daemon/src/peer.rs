@@ -44,6 +44,10 @@ use crate::transport::{self, FrameReader, SocketSettings};
 /// connections all failed waits before trying again.
 const RESTART_DELAY: Duration = Duration::from_secs(5);
 
+/// The longest a single write may take before the connection is
+/// abandoned.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// What the agent knows about one session, enough to run it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerSpec {
@@ -142,6 +146,14 @@ struct Conn {
     local_addr: Option<IpAddr>,
     /// The store was told this connection's session is up.
     up: bool,
+    /// The reader task of the current TCP connection.
+    reader: Option<tokio::task::AbortHandle>,
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.close();
+    }
 }
 
 impl Conn {
@@ -158,6 +170,7 @@ impl Conn {
             ctx: SessionContext::default(),
             local_addr: None,
             up: false,
+            reader: None,
         }
     }
 
@@ -167,6 +180,15 @@ impl Conn {
             .enumerate()
             .filter_map(|(i, t)| self.timers[i].map(|d| (d, *t)))
             .min_by_key(|(d, _)| *d)
+    }
+
+    /// Closes the TCP connection: the reader stops at once, the writer
+    /// flushes what is queued (a NOTIFICATION) and then closes.
+    fn close(&mut self) {
+        if let Some(reader) = self.reader.take() {
+            reader.abort();
+        }
+        self.writer = None;
     }
 
     fn send(&self, bytes: Bytes) {
@@ -391,6 +413,7 @@ impl Session {
         tokio::spawn(writer(write, wrx).in_current_span());
         let conn_tx = self.conn_tx.clone();
         let conn = self.conn_mut(slot);
+        conn.close();
         conn.id = id;
         conn.initiator = initiator;
         conn.writer = Some(wtx);
@@ -399,7 +422,9 @@ impl Session {
         conn.max_len
             .store(bgplet_wire::context::MAX_MESSAGE_LEN, Ordering::Relaxed);
         let max_len = conn.max_len.clone();
-        tokio::spawn(reader(id, read, max_len, conn_tx).in_current_span());
+        let task =
+            tokio::spawn(reader(id, read, max_len, conn_tx).in_current_span());
+        conn.reader = Some(task.abort_handle());
     }
 
     async fn input(&mut self, input: ConnInput) {
@@ -603,7 +628,7 @@ impl Session {
                 // the socket after flushing what was queued (a
                 // NOTIFICATION is queued before this action). A fresh id
                 // makes anything the old reader still delivers stale.
-                conn.writer = None;
+                conn.close();
                 conn.id = fresh;
             }
             Action::SendOpen(open) => {
@@ -772,12 +797,23 @@ async fn writer(
     mut rx: mpsc::UnboundedReceiver<Bytes>,
 ) {
     while let Some(bytes) = rx.recv().await {
-        if let Err(e) = write.write_all(&bytes).await {
-            debug!(error = %e, "write failed");
-            return;
+        // A peer that stops reading (frozen, or its window full forever)
+        // must not pin this task and the socket: the hold timer ends the
+        // session, and this bound ends the write.
+        match tokio::time::timeout(WRITE_TIMEOUT, write.write_all(&bytes)).await
+        {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                debug!(error = %e, "write failed");
+                return;
+            }
+            Err(_) => {
+                debug!("write timed out");
+                return;
+            }
         }
     }
-    let _ = write.shutdown().await;
+    let _ = tokio::time::timeout(WRITE_TIMEOUT, write.shutdown()).await;
 }
 
 /// A placeholder router id for a node without IPv4 (Calico requires
