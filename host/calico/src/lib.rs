@@ -12,6 +12,28 @@
 //! 3. [`diff`] compares two plans so a daemon knows which sessions to
 //!    add, remove or reset.
 //!
+//! ```
+//! use bgplet_calico::{PlanOptions, Resources, diff, plan_node};
+//!
+//! let yaml = r#"
+//! apiVersion: projectcalico.org/v3
+//! kind: Node
+//! metadata: {name: n1}
+//! spec: {bgp: {ipv4Address: 10.0.0.11/24}}
+//! ---
+//! apiVersion: projectcalico.org/v3
+//! kind: Node
+//! metadata: {name: n2}
+//! spec: {bgp: {ipv4Address: 10.0.0.12/24}}
+//! "#;
+//! let res = Resources::from_yaml_str(yaml)?;
+//! let plan = plan_node(&res, "n1", &PlanOptions::default())?;
+//! assert_eq!(plan.sessions[0].name, "Mesh_10_0_0_12");
+//! assert!(plan.sessions[0].passive); // "10.0.0.12" sorts after ours
+//! assert!(diff(&plan, &plan).is_empty());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! References to "calico-bgp.md" are to the project's Calico spec
 //! (`docs/calico-bgp.md` in the shared docs).
 

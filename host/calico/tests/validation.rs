@@ -361,3 +361,37 @@ spec:
     ));
     assert_eq!(errs.len(), 2, "{errs:?}");
 }
+
+#[test]
+fn kubernetes_nodes_carry_calico_fields_in_annotations() {
+    let yaml = "\
+apiVersion: v1
+kind: Node
+metadata:
+  name: rr1
+  labels: {rr: 'true'}
+  annotations:
+    projectcalico.org/IPv4Address: 10.0.0.21/24
+    projectcalico.org/IPv6Address: fd00::21/64
+    projectcalico.org/ASNumber: '1.10'
+    projectcalico.org/RouteReflectorClusterID: 224.0.0.1
+    projectcalico.org/IPv4IPIPTunnelAddr: 10.244.3.1
+spec: {podCIDR: 10.244.3.0/24}
+status: {nodeInfo: {kubeletVersion: v1.31.0}}
+";
+    let res = Resources::from_yaml_str(yaml).unwrap();
+    let bgp = &res.nodes["rr1"].bgp;
+    assert_eq!(bgp.as_number.unwrap().value(), 65546);
+    assert_eq!(bgp.ipv6_address.unwrap().to_string(), "fd00::21/64");
+    assert_eq!(
+        bgp.route_reflector_cluster_id.unwrap().to_string(),
+        "224.0.0.1"
+    );
+    assert_eq!(res.nodes["rr1"].labels["rr"], "true");
+    let bad = yaml.replace("10.0.0.21/24", "10.0.0.21/40");
+    let errs = errors(&bad);
+    assert_eq!(
+        errs[0].field,
+        "metadata.annotations[projectcalico.org/IPv4Address]"
+    );
+}
