@@ -341,10 +341,13 @@ fn passwords_come_from_secrets_and_missing_ones_warn() {
     let lost = session(&n1, "Node_fe0a__3");
     assert_eq!(lost.password, None);
     assert_eq!(lost.next_hop, NextHopMode::SetSelf);
-    assert!(
-        n1.warnings.iter().any(|w| w.name == "lost-password"
-            && w.message.contains("no-such-secret"))
-    );
+    let lost: Vec<_> = n1
+        .warnings
+        .iter()
+        .filter(|w| w.name == "lost-password")
+        .collect();
+    assert_eq!(lost.len(), 1, "once, not once per family: {lost:?}");
+    assert!(lost[0].message.contains("no-such-secret"));
     assert!(res.warnings.iter().any(|w| w.name == "lost-password"));
     // A namespace filter that excludes the Secret drops the password.
     let opts = PlanOptions {

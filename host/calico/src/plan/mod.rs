@@ -13,7 +13,7 @@ mod peers;
 use std::net::{IpAddr, Ipv4Addr};
 
 use crate::encoding::sha256;
-use crate::error::PlanError;
+use crate::error::{PlanError, Warning};
 use crate::load::Resources;
 use crate::model::*;
 use crate::types::Family;
@@ -42,6 +42,12 @@ pub fn plan_node(
     let mut sessions = Vec::new();
     for family in [Family::V4, Family::V6] {
         sessions.extend(planner.family(family));
+    }
+    for p in res.peers.values() {
+        if p.local_workload_selector.is_some() {
+            let m = "localWorkloadSelector peers are not planned yet";
+            planner.warn("BGPPeer", &p.name, m.to_string());
+        }
     }
     let defaults = res.default_config();
     let node_cfg = res.node_config(node_name);
@@ -83,7 +89,7 @@ pub fn plan_node(
         ipv6_normal_route_priority: d
             .ipv6_normal_route_priority
             .unwrap_or(DEFAULT_NORMAL_ROUTE_PRIORITY),
-        warnings: planner.warnings,
+        warnings: dedup(planner.warnings),
         local,
     })
 }
@@ -166,4 +172,16 @@ pub fn session_name(kind: PeerKind, ip: IpAddr, port: u16) -> String {
     } else {
         format!("{}_{ip}_port_{port}", kind.prefix())
     }
+}
+
+/// Drops repeats (a missing secret is noticed once per family) while
+/// keeping first-seen order.
+fn dedup(warnings: Vec<Warning>) -> Vec<Warning> {
+    let mut out: Vec<Warning> = Vec::with_capacity(warnings.len());
+    for w in warnings {
+        if !out.contains(&w) {
+            out.push(w);
+        }
+    }
+    out
 }

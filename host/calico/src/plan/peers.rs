@@ -38,7 +38,7 @@ pub(super) struct Planner<'a> {
 }
 
 impl<'a> Planner<'a> {
-    fn warn(&mut self, kind: &str, name: &str, message: String) {
+    pub(super) fn warn(&mut self, kind: &str, name: &str, message: String) {
         self.warnings.push(Warning {
             kind: kind.to_string(),
             name: name.to_string(),
@@ -157,12 +157,6 @@ impl<'a> Planner<'a> {
                 if !global.contains_key(&key) {
                     node.entry(key).or_insert(e);
                 }
-            }
-        }
-        for p in res.peers.values() {
-            if p.local_workload_selector.is_some() {
-                let m = "localWorkloadSelector peers are not planned yet";
-                self.warn("BGPPeer", &p.name, m.to_string());
             }
         }
         (global, node)
