@@ -304,9 +304,13 @@ impl BirdConfig {
                 (n.hold_time / 3).max(1),
                 n.connect_retry
             );
-            // Retry quickly after a failed session instead of the default
-            // 60..300 s back-off, so tests that fix a session go fast.
+            // Connect 1 s after start (default 5 s) and retry quickly after
+            // a failed session instead of the default 60..300 s back-off.
+            let _ = writeln!(c, "  connect delay time 1;");
             let _ = writeln!(c, "  error wait time 1, 4;");
+            // State changes and connection events in the log, for the
+            // tail printed when a wait fails.
+            let _ = writeln!(c, "  debug {{ states, events }};");
             if n.passive {
                 let _ = writeln!(c, "  passive on;");
             }

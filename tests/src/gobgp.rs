@@ -269,6 +269,10 @@ pub struct GobgpPath {
 }
 
 /// A running gobgpd.
+///
+/// GoBGP makes its first outgoing connection 5 to 10 s after start
+/// (a fixed minimum in gobgpd, whatever `connect-retry` says), so a
+/// session comes up faster when the other side connects to it.
 #[derive(Debug)]
 pub struct Gobgp {
     config: GobgpConfig,

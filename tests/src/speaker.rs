@@ -116,9 +116,11 @@ pub trait Speaker {
     /// wait failures.
     fn failure_context(&self, neighbor: Option<&str>) -> String {
         let state = match neighbor {
-            Some(n) => {
-                format!("state toward {n}: {:?}\n", self.session_state(n))
-            }
+            Some(n) => match self.session_state(n) {
+                Ok(Some(st)) => format!("state toward {n}: {st}\n"),
+                Ok(None) => format!("state toward {n}: no such neighbor\n"),
+                Err(e) => format!("state toward {n}: query failed: {e:#}\n"),
+            },
             None => String::new(),
         };
         let mut routes = String::new();

@@ -200,15 +200,21 @@ fn md5_session_with_matching_passwords_is_established() {
 }
 
 #[test]
-fn md5_session_with_a_wrong_password_never_establishes() {
-    let (l, bird, gobgp) = md5_pair("s3cret", "wrong");
+fn md5_session_with_a_wrong_password_stays_down_until_the_passwords_match() {
+    let (l, mut bird, gobgp) = md5_pair("s3cret", "wrong");
     // Several connect-retry rounds (2 s) from both sides.
     bird.assert_not_established_for(
         &l.b_v4.to_string(),
-        Duration::from_secs(7),
+        Duration::from_secs(6),
     )
     .unwrap();
     assert!(!gobgp.is_established(&l.a_v4.to_string()).unwrap());
+    // The same lab comes up once BIRD uses GoBGP's password, so the
+    // failure above was the password and nothing else.
+    let mut cfg = bird.config().clone();
+    cfg.neighbors[0].password = Some("wrong".into());
+    bird.reconfigure(cfg).unwrap();
+    bird.wait_established(&l.b_v4.to_string(), UP).unwrap();
 }
 
 #[test]
@@ -254,26 +260,28 @@ fn raw_peer_reaches_established_with_bird_and_gets_notified_on_a_bad_marker() {
 }
 
 #[test]
-fn raw_listener_accepts_gobgp_and_reads_its_open() {
-    require_tools(&["ip", "gobgpd", "gobgp"]).unwrap();
+fn raw_listener_accepts_bird_and_reads_its_open() {
+    require_tools(&bird_tools()).unwrap();
     let (a, b) = (Netns::new().unwrap(), Netns::new().unwrap());
     let l = link(&a, &b, 0).unwrap();
     let listener =
         RawListener::bind(&a, SocketAddr::from((l.a_v4, 179))).unwrap();
-    let _gobgp = Gobgp::start(
+    let _bird = Bird::start(
         &b,
-        GobgpConfig::new(l.b_v4, GOBGP_AS)
-            .neighbor(GobgpNeighbor::new(l.a_v4, BIRD_AS)),
+        BirdConfig::new(l.b_v4, BIRD_AS).neighbor(
+            BirdNeighbor::new("raw", l.a_v4, GOBGP_AS).local_address(l.b_v4),
+        ),
     )
     .unwrap();
     let mut peer = listener.accept(UP).unwrap();
     let m = peer.recv(Duration::from_secs(10)).unwrap().unwrap();
     assert_eq!(m.kind, MessageType::Open);
     let (_, my_as, hold, id) = m.open_fields().unwrap();
-    assert_eq!((my_as, hold, id), (GOBGP_AS as u16, 9, l.b_v4));
+    // 4-octet AS: AS_TRANS in the 2-octet field (RFC 6793 4.1).
+    assert_eq!((my_as, hold, id), (23456, 9, l.b_v4));
     // An OPEN with an unsupported version: OPEN Message Error /
     // Unsupported Version Number (RFC 4271 6.2).
-    peer.send_open(&OpenBuilder::standard(BIRD_AS, 9, l.a_v4).version(3))
+    peer.send_open(&OpenBuilder::standard(GOBGP_AS, 9, l.a_v4).version(3))
         .unwrap();
     let (code, subcode, _) =
         peer.expect_notification(Duration::from_secs(10)).unwrap();
