@@ -16,6 +16,8 @@
 //! [`attribute`], [`update`] (UPDATE, End-of-RIB, the packer),
 //! [`rfc7606`], [`context`], [`error`].
 
+#![warn(missing_docs)]
+
 pub mod afi;
 pub mod attribute;
 pub mod capability;

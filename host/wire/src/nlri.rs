@@ -92,18 +92,27 @@ fn decode_v4<const PATH_ID: bool>(
         if len > 32 {
             return Err(format!("prefix length {len} exceeds 32"));
         }
-        let n = usize::from(len).div_ceil(8);
-        let Some(bytes) = buf.get(i + 1..i + 1 + n) else {
+        let end = i + 1 + usize::from(len).div_ceil(8);
+        if end > buf.len() {
             return Err(overrun(i, buf.len()));
+        }
+        // Hot path: load four octets at once even if some belong to the
+        // next entry; the mask clears them. Near the end of the buffer,
+        // copy only the prefix octets.
+        let bits = match buf.get(i + 1..i + 5) {
+            Some(&[a, b, c, d]) => u32::from_be_bytes([a, b, c, d]),
+            _ => {
+                let mut addr = [0u8; 4];
+                addr[..end - i - 1].copy_from_slice(&buf[i + 1..end]);
+                u32::from_be_bytes(addr)
+            }
         };
-        let mut addr = [0u8; 4];
-        addr[..n].copy_from_slice(bytes);
-        let prefix = Ipv4Prefix::new_masked(u32::from_be_bytes(addr), len);
+        let prefix = Ipv4Prefix::new_masked(bits, len);
         out.push(Nlri {
             path_id,
             prefix: Prefix::V4(prefix),
         });
-        i += 1 + n;
+        i = end;
     }
     Ok(())
 }
@@ -128,18 +137,25 @@ fn decode_v6<const PATH_ID: bool>(
         if len > 128 {
             return Err(format!("prefix length {len} exceeds 128"));
         }
-        let n = usize::from(len).div_ceil(8);
-        let Some(bytes) = buf.get(i + 1..i + 1 + n) else {
+        let end = i + 1 + usize::from(len).div_ceil(8);
+        if end > buf.len() {
             return Err(overrun(i, buf.len()));
+        }
+        // As for IPv4: a fixed 16-octet load when the buffer allows it.
+        let addr = match buf.get(i + 1..).and_then(|b| b.first_chunk()) {
+            Some(&b) => b,
+            None => {
+                let mut addr = [0u8; 16];
+                addr[..end - i - 1].copy_from_slice(&buf[i + 1..end]);
+                addr
+            }
         };
-        let mut addr = [0u8; 16];
-        addr[..n].copy_from_slice(bytes);
         let prefix = Ipv6Prefix::new_masked(addr, len);
         out.push(Nlri {
             path_id,
             prefix: Prefix::V6(prefix),
         });
-        i += 1 + n;
+        i = end;
     }
     Ok(())
 }

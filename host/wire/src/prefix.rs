@@ -43,6 +43,7 @@ impl Ipv4Prefix {
     /// A prefix with host bits cleared instead of rejected (the NLRI
     /// decoder's rule: trailing bits are irrelevant, RFC 4271 4.3).
     /// `len` must be at most 32.
+    #[inline]
     pub(crate) fn new_masked(addr: u32, len: u8) -> Self {
         Self {
             addr: addr & mask_v4(len),
@@ -247,11 +248,17 @@ impl FromStr for Ipv6Prefix {
 }
 
 /// The network mask of an IPv4 prefix length (at most 32).
+#[inline]
 fn mask_v4(len: u8) -> u32 {
-    u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0)
+    // Branch-free: for len 0 the ones are shifted entirely out of the
+    // low 32 bits.
+    (u64::MAX << (32 - u32::from(len).min(32))) as u32
 }
 
 /// The network mask of an IPv6 prefix length (at most 128).
+#[inline]
 fn mask_v6(len: u8) -> u128 {
-    u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0)
+    u128::MAX
+        .checked_shl(128 - u32::from(len).min(128))
+        .unwrap_or(0)
 }

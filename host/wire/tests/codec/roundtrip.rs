@@ -338,3 +338,50 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+
+    /// Whatever a peer sends, decoding returns a value or an error.
+    #[test]
+    fn arbitrary_bodies_never_panic(
+        ty in 1u8..=5,
+        body in vec(any::<u8>(), 0..200),
+        four in any::<bool>(),
+        ap in any::<bool>(),
+        ibgp in any::<bool>(),
+    ) {
+        let ctx = SessionContext {
+            four_octet_as: four,
+            add_path_rx: if ap { FamilySet::ALL } else { FamilySet::EMPTY },
+            ibgp,
+            ..SessionContext::default()
+        };
+        let mut frame = vec![0xff; 16];
+        frame.extend_from_slice(&((19 + body.len()) as u16).to_be_bytes());
+        frame.push(ty);
+        frame.extend_from_slice(&body);
+        let _ = Message::decode(&frame, &ctx);
+        let _ = bgplet_wire::message_len(&frame, 4096);
+    }
+
+    /// UPDATE-shaped input: plausible lengths, random attributes.
+    #[test]
+    fn arbitrary_attribute_sections_never_panic(
+        attrs in vec((any::<u8>(), any::<u8>(), vec(any::<u8>(), 0..40)), 0..6),
+        nlri in vec(any::<u8>(), 0..20),
+        four in any::<bool>(),
+    ) {
+        let mut a = Vec::new();
+        for (flags, code, v) in &attrs {
+            a.extend_from_slice(&[flags & !0x10, *code, v.len() as u8]);
+            a.extend_from_slice(v);
+        }
+        let mut body = vec![0, 0];
+        body.extend_from_slice(&(a.len() as u16).to_be_bytes());
+        body.extend_from_slice(&a);
+        body.extend_from_slice(&nlri);
+        let ctx = SessionContext { four_octet_as: four, ..SessionContext::default() };
+        let _ = Update::decode(&body, &ctx);
+    }
+}

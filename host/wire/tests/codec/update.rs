@@ -382,3 +382,34 @@ fn communities_display_and_parse_names_and_numbers() {
     assert_eq!(rt.to_string(), "rt:65000:100");
     assert_eq!("igp".parse(), Ok(Origin::Igp));
 }
+
+#[test]
+fn trailing_bits_beyond_the_prefix_length_are_cleared_on_decode() {
+    // 10.255.0.0/12 on the wire decodes as 10.240.0.0/12 (RFC 4271
+    // 4.3), both for an entry followed by others and one that ends the
+    // buffer.
+    let mut out = Vec::new();
+    bgplet_wire::nlri::decode_nlri(
+        &[12, 10, 0xff, 32, 10, 1, 2, 3, 12, 10, 0xff],
+        AfiSafi::IPV4_UNICAST,
+        false,
+        &mut out,
+    )
+    .unwrap();
+    let got: Vec<String> = out.iter().map(|n| n.prefix.to_string()).collect();
+    assert_eq!(got, ["10.240.0.0/12", "10.1.2.3/32", "10.240.0.0/12"]);
+}
+
+#[test]
+fn a_default_route_at_the_end_of_ipv6_nlri_decodes() {
+    let mut out = Vec::new();
+    bgplet_wire::nlri::decode_nlri(
+        &[64, 0x20, 1, 0x0d, 0xb8, 0, 0, 0, 1, 0],
+        AfiSafi::IPV6_UNICAST,
+        false,
+        &mut out,
+    )
+    .unwrap();
+    let got: Vec<String> = out.iter().map(|n| n.prefix.to_string()).collect();
+    assert_eq!(got, ["2001:db8:0:1::/64", "::/0"]);
+}
