@@ -32,6 +32,15 @@ pub enum Capability {
 }
 
 /// The graceful-restart capability (RFC 4724 section 3).
+///
+/// ```text
+/// +--------------------------------------------------+
+/// | Restart Flags (4 bits: R N 0 0) | Restart Time   |
+/// |                                 | (12 bits, s)   |
+/// +--------------------------------------------------+
+/// | AFI (2 octets) | SAFI (1) | Flags for AF (1: F)  |  repeated
+/// +--------------------------------------------------+
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GracefulRestart {
     /// R bit: the sender has restarted and is waiting for End-of-RIB.
@@ -54,6 +63,12 @@ pub struct GracefulRestartFamily {
 }
 
 /// One family in the ADD-PATH capability (RFC 7911 section 4).
+///
+/// ```text
+/// +------------------------------------------------+
+/// | AFI (2 octets) | SAFI (1 octet) | Send/Receive |  repeated
+/// +------------------------------------------------+
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AddPathEntry {
     /// The family.
