@@ -191,3 +191,14 @@ pub(crate) fn encode_one(n: &Nlri, path_id: bool, out: &mut BytesMut) {
         }
     }
 }
+
+impl std::fmt::Display for Nlri {
+    /// Formats as "10.0.0.0/24", or "10.0.0.0/24 path-id 7" with ADD-PATH.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.path_id == 0 {
+            write!(f, "{}", self.prefix)
+        } else {
+            write!(f, "{} path-id {}", self.prefix, self.path_id)
+        }
+    }
+}

@@ -26,7 +26,7 @@ impl Update {
 
         let at = out.len();
         out.put_u16(0);
-        encode::encode_range(&self.attributes, ctx, 1, 13, out);
+        encode::encode_range(&self.attributes, ctx, 0, 13, out);
         if let Some(r) = &self.mp_reach {
             mp_reach(r, ctx, out);
         }

@@ -62,6 +62,25 @@ impl NextHop {
     }
 }
 
+impl std::fmt::Display for NextHop {
+    /// Formats as "192.0.2.1", "2001:db8::1" or "2001:db8::1 fe80::1".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::V4(ip) => write!(f, "{ip}"),
+            Self::V6 {
+                global,
+                link_local: None,
+            } => write!(f, "{global}"),
+            Self::V6 {
+                global,
+                link_local: Some(ll),
+            } => {
+                write!(f, "{global} {ll}")
+            }
+        }
+    }
+}
+
 /// MP_REACH_NLRI (RFC 4760 section 3).
 ///
 /// ```text

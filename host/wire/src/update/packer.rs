@@ -36,7 +36,7 @@ pub fn encode_announcements(
     if let (AfiSafi::IPV4_UNICAST, NextHop::V4(ip)) = (family, next_hop) {
         attrs.next_hop = Some(ip);
         let mut head = BytesMut::new();
-        encode::encode_range(&attrs, ctx, 1, 255, &mut head);
+        encode::encode_range(&attrs, ctx, 0, 255, &mut head);
         let fixed = HEADER_LEN + 4 + head.len();
         check_room(fixed, path_id, max)?;
         let mut buf = BytesMut::with_capacity(max);
@@ -56,7 +56,7 @@ pub fn encode_announcements(
     }
     attrs.next_hop = None;
     let mut head = BytesMut::new();
-    encode::encode_range(&attrs, ctx, 1, 13, &mut head);
+    encode::encode_range(&attrs, ctx, 0, 13, &mut head);
     let mut tail = BytesMut::new();
     encode::encode_range(&attrs, ctx, 16, 255, &mut tail);
     let mp_fixed = 4 + 5 + next_hop.wire_len();

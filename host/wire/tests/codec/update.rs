@@ -413,3 +413,18 @@ fn a_default_route_at_the_end_of_ipv6_nlri_decodes() {
     let got: Vec<String> = out.iter().map(|n| n.prefix.to_string()).collect();
     assert_eq!(got, ["2001:db8:0:1::/64", "::/0"]);
 }
+
+#[test]
+fn next_hops_and_nlri_display_for_logs() {
+    let nh = NextHop::V6 {
+        global: "2001:db8::1".parse().unwrap(),
+        link_local: Some("fe80::1".parse().unwrap()),
+    };
+    assert_eq!(nh.to_string(), "2001:db8::1 fe80::1");
+    assert_eq!(nlri("10.0.0.0/24").to_string(), "10.0.0.0/24");
+    let n = Nlri {
+        path_id: 7,
+        ..nlri("10.0.0.0/24")
+    };
+    assert_eq!(n.to_string(), "10.0.0.0/24 path-id 7");
+}
