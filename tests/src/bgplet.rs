@@ -41,6 +41,17 @@ pub fn bgplet_binary() -> Result<PathBuf> {
     Ok(p)
 }
 
+/// Optional settings for [`Bgplet::start_with`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BgpletOptions {
+    /// The binary; [`bgplet_binary`] when `None`.
+    pub binary: Option<PathBuf>,
+    /// Extra arguments after the standard `run` arguments.
+    pub args: Vec<String>,
+    /// Extra environment, e.g. `("RUST_LOG", "debug")`.
+    pub env: Vec<(String, String)>,
+}
+
 /// One peer from `bgplet status -o json`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BgpletPeer {
@@ -114,19 +125,21 @@ impl Bgplet {
         resources: &Resources,
         node: &str,
     ) -> Result<Bgplet> {
-        Bgplet::start_with(ns, resources, node, &[], &[])
+        Bgplet::start_with(ns, resources, node, &BgpletOptions::default())
     }
 
-    /// Like [`Bgplet::start`] with extra `run` arguments and environment
-    /// (e.g. `RUST_LOG`).
+    /// Like [`Bgplet::start`] with another binary, extra `run` arguments
+    /// or environment.
     pub fn start_with(
         ns: &Netns,
         resources: &Resources,
         node: &str,
-        extra_args: &[&str],
-        env: &[(&str, &str)],
+        opts: &BgpletOptions,
     ) -> Result<Bgplet> {
-        let binary = bgplet_binary()?;
+        let binary = match &opts.binary {
+            Some(b) => b.clone(),
+            None => bgplet_binary()?,
+        };
         let dir = TestDir::new("bgplet")?;
         let res = dir.join("resources.yaml");
         resources.write_to(&res)?;
@@ -143,9 +156,9 @@ impl Bgplet {
             "--control-socket",
             path_str(&socket)?,
         ];
-        args.extend_from_slice(extra_args);
+        args.extend(opts.args.iter().map(String::as_str));
         let mut cmd = ns.command(&args);
-        cmd.envs(env.iter().copied());
+        cmd.envs(opts.env.iter().map(|(k, v)| (k, v)));
         let process =
             Process::spawn("bgplet", cmd, Some(&log))?.hold_ns(ns.clone());
         let mut b = Bgplet {

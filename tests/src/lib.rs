@@ -27,7 +27,9 @@ mod tempdir;
 mod wait;
 mod yaml;
 
-pub use bgplet::{Bgplet, BgpletPath, BgpletPeer, BgpletStatus, bgplet_binary};
+pub use bgplet::{
+    Bgplet, BgpletOptions, BgpletPath, BgpletPeer, BgpletStatus, bgplet_binary,
+};
 pub use bird::{
     Bird, BirdConfig, BirdExport, BirdNeighbor, BirdRoute, StaticRoute,
     parse_show_route,

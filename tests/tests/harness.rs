@@ -341,3 +341,89 @@ fn wait_until_reports_a_timeout_with_the_last_error() {
     assert!(text.contains("timed out"), "{text}");
     assert!(text.contains("not yet"), "{text}");
 }
+
+/// A shell stand-in for `bgplet` that honours the CLI contract, so the
+/// adapter's plumbing is checked before the daemon exists.
+const FAKE_BGPLET: &str = r#"#!/bin/sh
+cmd=$1; shift
+sock=""; res=""; node=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --control-socket) sock=$2; shift ;;
+    --resources) res=$2; shift ;;
+    --node) node=$2; shift ;;
+  esac
+  shift
+done
+case "$cmd" in
+  run)
+    echo "fake bgplet: node $node, $(grep -c '^---$' "$res") documents"
+    : > "$sock"
+    exec sleep 300 ;;
+  status)
+    echo '{"peers":[{"name":"Global_10_0_0_2","peer_address":"10.0.0.2","type":"global","state":"Established","since":"2026-01-01T00:00:00Z","info":""}]}' ;;
+  routes)
+    echo '{"routes":[{"prefix":"10.1.0.0/24","paths":[{"peer":"Global_10_0_0_2","peer_address":"10.0.0.2","path_id":0,"best":true,"origin":"igp","as_path":[65000],"next_hop":"10.0.0.2","med":null,"local_pref":null,"communities":["65000:1"],"large_communities":["4200000001:1:2"],"ext_communities":[],"originator_id":null,"cluster_list":[],"unknown":[]}]}]}' ;;
+esac
+"#;
+
+fn sample_resources() -> Resources {
+    Resources::new()
+        .bgp_configuration(64512, Some(179), false)
+        .node(
+            &CalicoNode::new("node-a", "10.0.0.1/24")
+                .ipv6_address("fd00::1/64")
+                .label("rack", "r1"),
+        )
+        .bgp_peer(&CalicoPeer::new("tor", "10.0.0.2", 65000).password("pw"))
+        .ip_pool("pool4", "10.1.0.0/16")
+        .block_affinity("node-a", "10.1.0.0/24")
+}
+
+#[test]
+fn bgplet_adapter_drives_a_stand_in_binary_through_the_cli_contract() {
+    require_root().unwrap();
+    let dir = TestDir::new("fakebin").unwrap();
+    let bin = dir.write("bgplet", FAKE_BGPLET).unwrap();
+    std::process::Command::new("chmod")
+        .args(["755", bin.to_str().unwrap()])
+        .status()
+        .unwrap();
+    let ns = Netns::new().unwrap();
+    let opts = BgpletOptions {
+        binary: Some(bin),
+        ..Default::default()
+    };
+    let b =
+        Bgplet::start_with(&ns, &sample_resources(), "node-a", &opts).unwrap();
+    b.wait_established("10.0.0.2", Duration::from_secs(5))
+        .unwrap();
+    let r = b.wait_route("10.1.0.0/24", Duration::from_secs(5)).unwrap();
+    assert_eq!(r.as_path, vec![65000]);
+    assert_eq!(r.large_communities, vec!["4200000001:1:2"]);
+    assert!(b.log_tail(5).contains("node node-a, 6 documents"));
+    assert_eq!(ns.pids().len(), 1);
+}
+
+#[test]
+fn calico_resources_yaml_is_read_by_an_independent_yaml_parser() {
+    require_tools(&["python3"]).unwrap();
+    let dir = TestDir::new("yaml").unwrap();
+    let file = dir.join("resources.yaml");
+    sample_resources().write_to(&file).unwrap();
+    let script = "import sys, json, yaml\n\
+                  docs = list(yaml.safe_load_all(open(sys.argv[1])))\n\
+                  print(json.dumps(docs))";
+    let out = std::process::Command::new("python3")
+        .args(["-c", script, file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python3 with PyYAML (python3-yaml) is needed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let docs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let expected = serde_json::Value::Array(sample_resources().docs().to_vec());
+    assert_eq!(docs, expected);
+}
