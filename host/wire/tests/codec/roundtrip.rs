@@ -70,7 +70,7 @@ fn host() -> impl Strategy<Value = Ipv4Addr> {
 
 fn attributes(four: bool) -> impl Strategy<Value = PathAttributes> {
     let unknown = btree_map(
-        (19u8..=31).prop_union(33u8..=250),
+        (0u8..=0).prop_union(19u8..=31).or(33u8..=250),
         (any::<bool>(), any::<bool>(), vec(any::<u8>(), 0..300)),
         0..3,
     )
