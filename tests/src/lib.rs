@@ -11,6 +11,32 @@
 //! All daemon adapters implement [`Speaker`], so sessions and routes are
 //! checked the same way whatever runs on the other side, using the common
 //! [`Route`] shape.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use bgplet_tests::*;
+//!
+//! # fn main() -> anyhow::Result<()> {
+//! require_tools(&["ip", "bird", "birdc", "gobgpd", "gobgp"])?;
+//! let (a, b) = (Netns::new()?, Netns::new()?);
+//! let l = link(&a, &b, 0)?; // 10.0.0.1 / fd00::1 in a, .2 / ::2 in b
+//! let bird = Bird::start(
+//!     &a,
+//!     BirdConfig::new(l.a_v4, 4200000001)
+//!         .neighbor(BirdNeighbor::new("peer1", l.b_v4, 65002))
+//!         .static_route(StaticRoute::new("10.1.0.0/24").community("65000:1")),
+//! )?;
+//! let gobgp = Gobgp::start(
+//!     &b,
+//!     GobgpConfig::new(l.b_v4, 65002)
+//!         .neighbor(GobgpNeighbor::new(l.a_v4, 4200000001)),
+//! )?;
+//! bird.wait_established(&l.b_v4.to_string(), Duration::from_secs(30))?;
+//! let r = gobgp.wait_route("10.1.0.0/24", Duration::from_secs(20))?;
+//! assert_eq!(r.as_path, vec![4200000001]);
+//! # Ok(())
+//! # }
+//! ```
 
 mod bgplet;
 mod bird;

@@ -427,3 +427,38 @@ fn calico_resources_yaml_is_read_by_an_independent_yaml_parser() {
     let expected = serde_json::Value::Array(sample_resources().docs().to_vec());
     assert_eq!(docs, expected);
 }
+
+#[test]
+fn bird_and_frr_peer_over_an_ipv6_session() {
+    let mut tools = bird_tools();
+    tools.extend(["/usr/lib/frr/zebra", "/usr/lib/frr/bgpd", "vtysh"]);
+    require_tools(&tools).unwrap();
+    let (a, c) = (Netns::new().unwrap(), Netns::new().unwrap());
+    let l = link(&a, &c, 2).unwrap();
+    let bird = Bird::start(
+        &a,
+        BirdConfig::new(l.a_v4, BIRD_AS)
+            .neighbor(
+                BirdNeighbor::new("peer6", l.b_v6, FRR_AS)
+                    .local_address(l.a_v6)
+                    .ipv6_only(),
+            )
+            .static_route(StaticRoute::new("fd10:1::/64").community("65000:1")),
+    )
+    .unwrap();
+    let frr = Frr::start(
+        &c,
+        FrrConfig::new(l.b_v4, FRR_AS)
+            .neighbor(FrrNeighbor::new(l.a_v6, BIRD_AS).ipv6_only())
+            .network(FrrNetwork::new("fd10:3::/64")),
+    )
+    .unwrap();
+    bird.wait_established(&l.b_v6.to_string(), UP).unwrap();
+    frr.wait_established(&l.a_v6.to_string(), UP).unwrap();
+    let r = frr.wait_route("fd10:1::/64", ROUTE).unwrap();
+    assert_eq!(r.next_hop, l.a_v6.to_string());
+    assert_eq!(r.communities, vec!["65000:1"]);
+    let r = bird.wait_route("fd10:3::/64", ROUTE).unwrap();
+    assert_eq!(r.as_path, vec![FRR_AS]);
+    assert_eq!(r.next_hop, l.b_v6.to_string());
+}
