@@ -224,7 +224,7 @@ impl Bgplet {
     pub fn cli(&self, args: &[&str]) -> Result<String> {
         let mut all = args.to_vec();
         all.extend(["--control-socket", path_str(&self.socket)?]);
-        process::run(path_str(&self.binary)?, &all)
+        process::run_cli(path_str(&self.binary)?, &all)
     }
 
     fn cli_json(&self, args: &[&str]) -> Result<Value> {

@@ -458,7 +458,7 @@ impl Bird {
     pub fn birdc(&self, args: &[&str]) -> Result<String> {
         let mut all = vec!["-s", path_str(&self.socket)?];
         all.extend_from_slice(args);
-        let out = process::run("birdc", &all)?;
+        let out = process::run_cli("birdc", &all)?;
         let body: Vec<&str> =
             out.lines().filter(|l| !l.starts_with("BIRD ")).collect();
         let body = body.join("\n");

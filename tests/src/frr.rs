@@ -437,7 +437,7 @@ impl Frr {
         for c in commands {
             args.extend(["-c", c]);
         }
-        let out = process::run("vtysh", &args)?;
+        let out = process::run_cli("vtysh", &args)?;
         if out.contains("% Unknown command") || out.contains("% Invalid") {
             bail!("vtysh {commands:?}: {out}");
         }

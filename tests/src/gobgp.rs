@@ -351,7 +351,17 @@ impl Gobgp {
 
     /// Runs `gobgp -u 127.0.0.1 -p 50051 args...` in the namespace.
     pub fn gobgp(&self, args: &[&str]) -> Result<String> {
-        let mut all = vec!["gobgp", "-u", API_HOST, "-p", API_PORT];
+        let mut all = vec![
+            "timeout",
+            "-k",
+            "2",
+            process::CLI_TIMEOUT,
+            "gobgp",
+            "-u",
+            API_HOST,
+            "-p",
+            API_PORT,
+        ];
         all.extend_from_slice(args);
         self.ns.exec(&all)
     }

@@ -150,6 +150,25 @@ pub(crate) fn run(program: &str, args: &[&str]) -> Result<String> {
     checked(program, args, out)
 }
 
+/// Upper bound in seconds for one CLI query (`birdc`, `vtysh`, `gobgp`,
+/// `bgplet status`), so a wedged daemon fails the test instead of
+/// hanging it.
+pub(crate) const CLI_TIMEOUT: &str = "20";
+
+/// Like [`run`], killed (coreutils `timeout`) after [`CLI_TIMEOUT`].
+pub(crate) fn run_cli(program: &str, args: &[&str]) -> Result<String> {
+    let mut all = vec!["-k", "2", CLI_TIMEOUT, program];
+    all.extend_from_slice(args);
+    let out = output("timeout", &all)?;
+    if matches!(out.status.code(), Some(124) | Some(137)) {
+        bail!(
+            "`{program} {}` did not answer within {CLI_TIMEOUT} s",
+            args.join(" ")
+        );
+    }
+    checked(program, args, out)
+}
+
 /// Runs `program args` to completion and returns its raw output.
 pub(crate) fn output(program: &str, args: &[&str]) -> Result<Output> {
     Command::new(program)
