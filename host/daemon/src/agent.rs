@@ -14,13 +14,11 @@ use tokio::sync::{mpsc, watch};
 use tracing::{error, info, warn};
 
 use crate::control::ControlServer;
+use crate::datastore;
 use crate::peer::{self, PeerSpec};
 use crate::resources;
 use crate::store::{NodeInfo, PeerInfo, Store, StoreEvent};
 use crate::transport::{self, AcceptRoutes};
-
-/// How often the resources file is checked for changes.
-const FILE_POLL: Duration = Duration::from_secs(1);
 
 /// Options of `bgplet run`.
 pub struct Options {
@@ -52,7 +50,14 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         router_id: opts.router_id.clone(),
         secret_namespace: None,
     };
-    let plan = resources::load(&opts.resources, &opts.node, &plan_opts)?;
+    let mut snapshots = datastore::watch_file(opts.resources.clone());
+    // Nothing is planned before the datastore has a complete, valid view.
+    let first = snapshots
+        .recv()
+        .await
+        .context("the datastore ended before its first snapshot")?
+        .map_err(anyhow::Error::msg)?;
+    let plan = resources::plan(&first, &opts.node, &plan_opts)?;
     if opts.bird_socket.is_some() {
         warn!("--bird-socket: the BIRD control protocol is not served yet");
     }
@@ -108,30 +113,34 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     };
     agent.apply(plan).await;
 
-    let mut last = file_stamp(&opts.resources);
     let mut sigterm = tokio::signal::unix::signal(
         tokio::signal::unix::SignalKind::terminate(),
     )
     .context("installing the SIGTERM handler")?;
-    let mut poll = tokio::time::interval(FILE_POLL);
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
             _ = sigterm.recv() => break,
-            _ = poll.tick() => {
-                let stamp = file_stamp(&opts.resources);
-                if stamp == last {
+            snapshot = snapshots.recv() => {
+                let Some(snapshot) = snapshot else {
+                    warn!("the datastore stopped; keeping the current configuration");
+                    std::future::pending::<()>().await;
                     continue;
-                }
-                last = stamp;
-                match resources::load(&opts.resources, &opts.node, &plan_opts) {
+                };
+                let planned = snapshot
+                    .map_err(anyhow::Error::msg)
+                    .and_then(|res| {
+                        resources::plan(&res, &opts.node, &plan_opts)
+                            .map_err(Into::into)
+                    });
+                match planned {
                     Ok(plan) => {
                         info!("resources changed; applying");
                         agent.apply(plan).await;
                     }
                     Err(e) => error!(
                         error = %e,
-                        "resources file rejected; keeping the last good configuration"
+                        "resources rejected; keeping the last good configuration"
                     ),
                 }
             }
@@ -287,14 +296,4 @@ fn bind(plan: &NodePlan) -> anyhow::Result<Vec<Arc<TcpListener>>> {
 
 async fn accept(listener: Arc<TcpListener>, routes: AcceptRoutes) {
     transport::accept_loop(listener, routes).await;
-}
-
-/// A cheap change detector for the resources file: size, mtime and a
-/// hash of the contents (editors may keep the mtime).
-fn file_stamp(path: &std::path::Path) -> Option<(u64, u64)> {
-    use std::hash::{Hash, Hasher};
-    let text = std::fs::read(path).ok()?;
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    text.hash(&mut h);
-    Some((text.len() as u64, h.finish()))
 }

@@ -4,6 +4,7 @@
 mod agent;
 mod codec;
 mod control;
+mod datastore;
 mod output;
 mod peer;
 mod resources;

@@ -2,7 +2,6 @@
 //! routes this node originates.
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use bgplet_calico::{
     Cidr, Family, NodePlan, PlanOptions, PlannedSession, Resources,
@@ -15,72 +14,17 @@ use crate::peer::PeerSpec;
 use crate::store::LocalRoute;
 use crate::transport::SocketSettings;
 
-/// Why a resources file could not be turned into a plan.
-#[derive(Debug, thiserror::Error)]
-pub enum LoadError {
-    /// The file could not be read.
-    #[error("cannot read {path}: {source}")]
-    Read {
-        /// The file.
-        path: String,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// A resource is malformed; the message names resource and field.
-    #[error("{path}: {source}")]
-    Config {
-        /// The file.
-        path: String,
-        /// What is wrong.
-        source: bgplet_calico::ConfigError,
-    },
-    /// The resources do not describe this node.
-    #[error("{path}: {source}")]
-    Plan {
-        /// The file.
-        path: String,
-        /// What is missing.
-        source: bgplet_calico::PlanError,
-    },
-}
-
-/// Reads, validates and plans; logs every warning.
-pub fn load(
-    path: &Path,
+/// Plans this node from a snapshot of the resources; logs every
+/// warning of loading and planning.
+pub fn plan(
+    resources: &Resources,
     node: &str,
     opts: &PlanOptions,
-) -> Result<NodePlan, LoadError> {
-    let shown = path.display().to_string();
-    let text =
-        std::fs::read_to_string(path).map_err(|source| LoadError::Read {
-            path: shown.clone(),
-            source,
-        })?;
-    plan_text(&text, &shown, node, opts)
-}
-
-/// Plans from YAML text (split out for tests).
-pub fn plan_text(
-    text: &str,
-    shown: &str,
-    node: &str,
-    opts: &PlanOptions,
-) -> Result<NodePlan, LoadError> {
-    let resources =
-        Resources::from_yaml_str(text).map_err(|source| LoadError::Config {
-            path: shown.to_owned(),
-            source,
-        })?;
+) -> Result<NodePlan, bgplet_calico::PlanError> {
     for warning in &resources.warnings {
         tracing::warn!(%warning, "resources");
     }
-    let plan =
-        bgplet_calico::plan_node(&resources, node, opts).map_err(|source| {
-            LoadError::Plan {
-                path: shown.to_owned(),
-                source,
-            }
-        })?;
+    let plan = bgplet_calico::plan_node(resources, node, opts)?;
     for warning in &plan.warnings {
         tracing::warn!(%warning, "planning");
     }

@@ -1,0 +1,62 @@
+//! Where Calico resources come from: a YAML file (watched) or, later in
+//! this module's life, the Kubernetes API. Each source yields complete
+//! snapshots of the resources; the agent plans from a snapshot and
+//! never from a partial view.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bgplet_calico::Resources;
+use tokio::sync::mpsc;
+
+/// How often the resources file is checked for changes.
+const FILE_POLL: Duration = Duration::from_secs(1);
+
+/// One snapshot, or why the source's current content was rejected (the
+/// agent then keeps its last good configuration).
+pub type Snapshot = Result<Resources, String>;
+
+/// Watches a YAML file of Calico resources: sends a snapshot at start
+/// and whenever the file's content changes.
+pub fn watch_file(path: PathBuf) -> mpsc::Receiver<Snapshot> {
+    let (tx, rx) = mpsc::channel(4);
+    tokio::spawn(async move {
+        let mut last: Option<u64> = None;
+        let mut poll = tokio::time::interval(FILE_POLL);
+        loop {
+            poll.tick().await;
+            let read = tokio::fs::read_to_string(&path).await;
+            let snapshot = match read {
+                Ok(text) => {
+                    let stamp = content_hash(&text);
+                    if last == Some(stamp) {
+                        continue;
+                    }
+                    last = Some(stamp);
+                    Resources::from_yaml_str(&text)
+                        .map_err(|e| format!("{}: {e}", path.display()))
+                }
+                Err(e) => {
+                    // A missing file is reported once per disappearance.
+                    if last == Some(0) {
+                        continue;
+                    }
+                    last = Some(0);
+                    Err(format!("cannot read {}: {e}", path.display()))
+                }
+            };
+            if tx.send(snapshot).await.is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+fn content_hash(text: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    // 0 is reserved for "unreadable".
+    h.finish().max(1)
+}
