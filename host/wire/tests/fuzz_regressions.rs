@@ -47,3 +47,30 @@ fn unknown_attribute_with_type_code_zero_survives_reencoding() {
     assert_eq!(update.attributes.unknown[0].code, 0);
     assert_round_trips(&frame, &ctx);
 }
+
+/// Found by `roundtrip`, kept to document why that target skips the
+/// case: on a 2-octet session an AGGREGATOR other than AS_TRANS means a
+/// 2-octet speaker aggregated the route, so AS4_PATH is stale and is
+/// ignored (RFC 6793 4.2.3). Re-encoding such a route therefore cannot
+/// carry its 4-octet ASNs to a 2-octet peer.
+#[test]
+fn as4_path_behind_a_two_octet_aggregator_is_ignored() {
+    let frame = hex::decode(concat!(
+        "ffffffffffffffffffffffffffffffff",
+        "0044",                       // length 68
+        "02",                         // UPDATE
+        "0000",                       // no withdrawn routes
+        "002a",                       // 42 octets of attributes
+        "40010100",                   // ORIGIN IGP
+        "40020602025ba0fdea",         // AS_PATH 23456 65002
+        "4003040a000001",             // NEXT_HOP 10.0.0.1
+        "c00706fde801020304",         // AGGREGATOR 65000 1.2.3.4
+        "c0110a0202fa56ea000000fdea", // AS4_PATH 4200000000 65002
+        "100a01",                     // NLRI 10.1.0.0/16
+    ))
+    .unwrap();
+    let ctx = SessionContext::default();
+    let update = clean_update(&frame, &ctx);
+    let path = update.attributes.as_path.unwrap();
+    assert_eq!(path.segments[0].asns, [23456, 65002]);
+}
