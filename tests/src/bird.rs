@@ -453,6 +453,11 @@ impl Bird {
         &self.ns
     }
 
+    /// The pid of the `bird` process (e.g. to freeze it).
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+
     /// Runs `birdc -s SOCK args...` and returns its output without the
     /// banner line; fails if the reply is a BIRD error (codes 8xxx/9xxx).
     pub fn birdc(&self, args: &[&str]) -> Result<String> {

@@ -426,6 +426,11 @@ impl Frr {
         &self.ns
     }
 
+    /// The pid of `bgpd` (e.g. to freeze it).
+    pub fn bgpd_pid(&self) -> u32 {
+        self.bgpd.pid()
+    }
+
     /// zebra's log tail (bgpd's is [`Speaker::log_tail`]).
     pub fn zebra_log_tail(&self, lines: usize) -> String {
         self.zebra.log_tail(lines)

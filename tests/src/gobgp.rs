@@ -349,6 +349,11 @@ impl Gobgp {
         &self.ns
     }
 
+    /// The pid of the `gobgpd` process (e.g. to freeze it).
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+
     /// Runs `gobgp -u 127.0.0.1 -p 50051 args...` in the namespace.
     pub fn gobgp(&self, args: &[&str]) -> Result<String> {
         let mut all = vec![

@@ -64,7 +64,7 @@ pub use frr::{Frr, FrrConfig, FrrNeighbor, FrrNetwork, FrrPath};
 pub use gobgp::{Gobgp, GobgpConfig, GobgpNeighbor, GobgpPath, GobgpRoute};
 pub use netns::{Link, Netns, cleanup_stale, link};
 pub use preflight::{require_root, require_tools};
-pub use process::{Process, tail_file};
+pub use process::{Frozen, Process, tail_file};
 pub use raw::{
     Message, MessageType, OpenBuilder, RawListener, RawPeer, UpdateBuilder,
     message,

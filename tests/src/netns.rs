@@ -1,7 +1,7 @@
 //! Network namespaces as RAII guards, veth links between them, and the
 //! sweeper for namespaces left behind by killed test runs.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -116,6 +116,15 @@ impl Netns {
             .hold_ns(self.clone()))
     }
 
+    /// Established TCP connections in the namespace as
+    /// `(local, peer)` (from `ss -Htn state established`), IPv4-mapped
+    /// IPv6 addresses shown as IPv4. Tells which side of a BGP session
+    /// connected: the one whose peer port is 179.
+    pub fn tcp_established(&self) -> Result<Vec<(SocketAddr, SocketAddr)>> {
+        let out = self.exec(&["ss", "-Htn", "state", "established"])?;
+        Ok(parse_ss(&out))
+    }
+
     /// Pids of all processes in the namespace.
     pub fn pids(&self) -> Vec<u32> {
         ns_pids(self.name())
@@ -184,6 +193,21 @@ fn kill_all(name: &str) {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Parses `ss -Htn state established` lines:
+/// `RECV-Q SEND-Q LOCAL:PORT PEER:PORT [PROCESS]`.
+fn parse_ss(text: &str) -> Vec<(SocketAddr, SocketAddr)> {
+    let addr = |s: &str| -> Option<SocketAddr> {
+        let a: SocketAddr = s.parse().ok()?;
+        Some(SocketAddr::new(a.ip().to_canonical(), a.port()))
+    };
+    text.lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            Some((addr(f.get(2)?)?, addr(f.get(3)?)?))
+        })
+        .collect()
 }
 
 /// The pid encoded in a name `<prefix><pid hex>_<n>...`, if any.
@@ -325,4 +349,22 @@ pub fn link(a: &Netns, b: &Netns, subnet: u8) -> Result<Link> {
         ns.ip(&["link", "set", ifname, "up"])?;
     }
     Ok(l)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ss_lines_become_address_pairs_with_mapped_v4_unwrapped() {
+        let text = "0 0 10.0.0.1:179 10.0.0.2:40123\n\
+                    0 0 [fd00:0:0:1::1]:51234 [fd00:0:0:1::2]:179\n\
+                    0 0 [::ffff:10.0.2.1]:179 [::ffff:10.0.2.2]:33333 users:((\"x\"))\n";
+        let got = parse_ss(text);
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[0].0, "10.0.0.1:179".parse().unwrap());
+        assert_eq!(got[1].1, "[fd00:0:0:1::2]:179".parse().unwrap());
+        assert_eq!(got[2].0, "10.0.2.1:179".parse().unwrap());
+    }
 }

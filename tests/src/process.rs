@@ -130,6 +130,47 @@ impl Drop for Process {
     }
 }
 
+/// A process stopped with SIGSTOP (as a hung daemon would be: its
+/// sockets stay open, nothing is read or sent). Dropping the guard, or
+/// [`Frozen::thaw`], sends SIGCONT.
+#[derive(Debug)]
+pub struct Frozen {
+    pid: nix::unistd::Pid,
+    thawed: bool,
+}
+
+impl Frozen {
+    /// Sends SIGSTOP to `pid`.
+    pub fn freeze(pid: u32) -> Result<Frozen> {
+        use nix::sys::signal::{Signal, kill};
+        let pid = nix::unistd::Pid::from_raw(
+            i32::try_from(pid).context("pid out of range")?,
+        );
+        kill(pid, Signal::SIGSTOP).context("SIGSTOP")?;
+        Ok(Frozen { pid, thawed: false })
+    }
+
+    /// Sends SIGCONT.
+    pub fn thaw(mut self) -> Result<()> {
+        self.cont()
+    }
+
+    fn cont(&mut self) -> Result<()> {
+        use nix::sys::signal::{Signal, kill};
+        if !self.thawed {
+            self.thawed = true;
+            kill(self.pid, Signal::SIGCONT).context("SIGCONT")?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        let _ = self.cont();
+    }
+}
+
 /// The last `lines` lines of a text file, or a note why it can't be read.
 pub fn tail_file(path: &Path, lines: usize) -> String {
     match std::fs::read(path) {

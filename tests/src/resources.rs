@@ -141,6 +141,50 @@ impl Resources {
         }))
     }
 
+    /// Adds a named community (`spec.communities`) to the `default`
+    /// BGPConfiguration, which must already be present. `value` is
+    /// `"aa:nn"` or a large `"aa:nn:mm"`.
+    pub fn community(self, name: &str, value: &str) -> Resources {
+        self.extend_bgp_configuration(
+            "communities",
+            json!({ "name": name, "value": value }),
+        )
+    }
+
+    /// Adds a `spec.prefixAdvertisements` entry to the `default`
+    /// BGPConfiguration: routes inside `cidr` carry `communities`, each
+    /// a name from [`Resources::community`] or a literal value.
+    pub fn prefix_advertisement(
+        self,
+        cidr: &str,
+        communities: &[&str],
+    ) -> Resources {
+        self.extend_bgp_configuration(
+            "prefixAdvertisements",
+            json!({ "cidr": cidr, "communities": communities }),
+        )
+    }
+
+    /// Appends `item` to the list `field` of the `default`
+    /// BGPConfiguration's spec; a no-op without one.
+    fn extend_bgp_configuration(
+        mut self,
+        field: &str,
+        item: Value,
+    ) -> Resources {
+        let doc = self.docs.iter_mut().find(|d| {
+            d["kind"] == "BGPConfiguration"
+                && d["metadata"]["name"] == "default"
+        });
+        if let Some(spec) = doc.and_then(|d| d["spec"].as_object_mut()) {
+            let list = spec.entry(field).or_insert_with(|| json!([]));
+            if let Some(list) = list.as_array_mut() {
+                list.push(item);
+            }
+        }
+        self
+    }
+
     /// A Node.
     pub fn node(self, n: &CalicoNode) -> Resources {
         let labels: Map<String, Value> = n
@@ -276,5 +320,21 @@ mod tests {
         assert!(y.contains("secretKeyRef:\n"));
         assert!(y.contains("ipv4Address: \"10.0.0.1/24\""));
         assert!(y.contains("state: \"confirmed\""));
+    }
+
+    #[test]
+    fn communities_and_prefix_advertisements_land_in_the_default_config() {
+        let r = Resources::new()
+            .bgp_configuration(4200000001, None, false)
+            .community("pods", "65100:100")
+            .community("rack", "4200000001:7:8")
+            .prefix_advertisement("10.244.0.0/16", &["pods", "65100:200"]);
+        let spec = &r.docs()[0]["spec"];
+        assert_eq!(spec["communities"][1]["value"], "4200000001:7:8");
+        assert_eq!(spec["prefixAdvertisements"][0]["cidr"], "10.244.0.0/16");
+        assert_eq!(
+            spec["prefixAdvertisements"][0]["communities"],
+            json!(["pods", "65100:200"])
+        );
     }
 }
