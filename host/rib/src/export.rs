@@ -1,0 +1,430 @@
+//! Stage 3: export per update group. The export hook runs once per
+//! group and batch; the host then does what BGP requires whatever the
+//! plugin said (RFC 4271 5.1, RFC 4456 8, calico-bgp.md 5.2-5.3), diffs
+//! against the group's Adj-RIB-Out and encodes the difference once for
+//! every member.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use bgplet_plugin_abi::{
+    Edit, NextHopMode, Policy, PolicyError, Verdict, validate_filter_result,
+};
+use bgplet_wire::attribute::Community;
+use bgplet_wire::{AfiSafi, AsPath, NextHop, Nlri, Prefix, encode_withdrawals};
+use bytes::Bytes;
+
+use crate::attrs::AttrSet;
+use crate::group::{GroupKey, OutEntry};
+use crate::rib::{Dirty, Outbox, Rib, SourceId, Src};
+use crate::select::Change;
+use crate::words::{Table, apply_edit, encode_route, next_hop, normalize};
+
+/// Routes per export call.
+const BATCH: usize = 1024;
+
+/// LOCAL_PREF sent on iBGP when a route has none (RFC 4271 5.1.5;
+/// BIRD's `default bgp_local_pref`).
+const DEFAULT_LOCAL_PREF: u32 = 100;
+
+/// One route offered to the export hook.
+struct Row {
+    prefix: Prefix,
+    out_id: u32,
+    source: SourceId,
+    attrs: Arc<AttrSet>,
+}
+
+/// Announcements sharing sent attributes, a family and, when that
+/// source is a member of the group, the source.
+type Batch = (Arc<AttrSet>, AfiSafi, Option<SourceId>, Vec<Nlri>);
+
+/// Sent attribute sets by (path attributes, source, family, edits).
+type SentCache = HashMap<
+    (*const AttrSet, SourceId, AfiSafi, Vec<Edit>),
+    Option<Arc<AttrSet>>,
+>;
+
+/// The difference for one group, waiting to be encoded.
+#[derive(Default)]
+struct Diff {
+    withdraw: Vec<(AfiSafi, Vec<Nlri>)>,
+    announce: Vec<Batch>,
+    index: HashMap<(*const AttrSet, AfiSafi, Option<SourceId>), usize>,
+}
+
+impl Diff {
+    fn withdraw(&mut self, family: AfiSafi, nlri: Nlri) {
+        match self.withdraw.iter_mut().find(|(f, _)| *f == family) {
+            Some((_, list)) => list.push(nlri),
+            None => self.withdraw.push((family, vec![nlri])),
+        }
+    }
+
+    fn announce(
+        &mut self,
+        attrs: &Arc<AttrSet>,
+        family: AfiSafi,
+        member: Option<SourceId>,
+        nlri: Nlri,
+    ) {
+        let key = (Arc::as_ptr(attrs), family, member);
+        let i = *self.index.entry(key).or_insert_with(|| {
+            self.announce
+                .push((attrs.clone(), family, member, Vec::new()));
+            self.announce.len() - 1
+        });
+        self.announce[i].3.push(nlri);
+    }
+}
+
+impl<P: Policy> Rib<P> {
+    /// Exports the changed prefixes to every group: all of them where
+    /// the group sends ADD-PATH for the family (every path counts),
+    /// otherwise only those whose best path changed.
+    pub(crate) fn export_changes(
+        &mut self,
+        dirty: &Dirty,
+        changes: &[Change],
+        out: &mut Outbox,
+    ) {
+        if self.groups.is_empty() {
+            return;
+        }
+        let best: Vec<Prefix> = changes
+            .iter()
+            .filter(|c| c.best)
+            .map(|c| c.prefix)
+            .collect();
+        let mut gids: Vec<u32> = self.groups.keys().copied().collect();
+        gids.sort_unstable();
+        for gid in gids {
+            let Some(g) = self.groups.get(&gid) else {
+                continue;
+            };
+            let add_path = g.key.ctx.add_path_tx;
+            if add_path.is_empty() {
+                self.export_group(gid, &best, out);
+            } else {
+                let mut prefixes: Vec<Prefix> = dirty
+                    .list
+                    .iter()
+                    .filter(|p| add_path.contains(p.family()))
+                    .copied()
+                    .collect();
+                prefixes.extend(
+                    best.iter().filter(|p| !add_path.contains(p.family())),
+                );
+                self.export_group(gid, &prefixes, out);
+            }
+        }
+    }
+
+    /// Exports `prefixes` to group `gid` and sends the difference.
+    pub(crate) fn export_group(
+        &mut self,
+        gid: u32,
+        prefixes: &[Prefix],
+        out: &mut Outbox,
+    ) {
+        let mut diff = Diff::default();
+        for chunk in prefixes.chunks(BATCH) {
+            self.export_chunk(gid, chunk, &mut diff);
+        }
+        self.send_diff(gid, diff, out);
+    }
+
+    fn export_chunk(&mut self, gid: u32, chunk: &[Prefix], diff: &mut Diff) {
+        let Some(g) = self.groups.get(&gid) else {
+            return;
+        };
+        let key = g.key.clone();
+        let mut rows: Vec<Row> = Vec::new();
+        let mut table = Table::default();
+        let mut words: Vec<u32> = Vec::new();
+        for prefix in chunk {
+            let family = prefix.family();
+            if !key.families.contains(family) {
+                continue;
+            }
+            let add_path = key.ctx.add_path_tx.contains(family);
+            let Some(dest) = self.loc.get(prefix) else {
+                continue;
+            };
+            for c in &dest.cands {
+                if !(add_path || c.best)
+                    || !host_allows(&key, self.src(c.source), &c.attrs)
+                {
+                    continue;
+                }
+                let out_id = if add_path { c.out_id } else { 0 };
+                let set = table.index(&c.attrs);
+                encode_route(set, prefix, c.flags, out_id, &mut words);
+                rows.push(Row {
+                    prefix: *prefix,
+                    out_id,
+                    source: c.source,
+                    attrs: c.attrs.clone(),
+                });
+            }
+        }
+        let verdicts = if rows.is_empty() {
+            Vec::new()
+        } else {
+            self.call_export(gid, &table, &words, rows.len())
+        };
+        // Sent attribute sets for equal inputs are computed once.
+        let mut cache: SentCache = HashMap::new();
+        let mut fresh: HashMap<Prefix, Vec<OutEntry>> = HashMap::new();
+        for (row, verdict) in rows.iter().zip(verdicts) {
+            let edits = match verdict {
+                Verdict::Reject => continue,
+                Verdict::Accept => Vec::new(),
+                Verdict::AcceptWith(e) => e,
+            };
+            let family = row.prefix.family();
+            let ck = (Arc::as_ptr(&row.attrs), row.source, family, edits);
+            let sent = match cache.get(&ck) {
+                Some(s) => s.clone(),
+                None => {
+                    let src = self.src(row.source);
+                    let s = transform(
+                        &key,
+                        self.cfg.cluster_id(),
+                        src,
+                        family,
+                        &row.attrs,
+                        &ck.3,
+                    )
+                    .map(|s| self.interner.intern(s));
+                    if s.is_none() {
+                        self.no_next_hop += 1;
+                    }
+                    cache.insert(ck, s.clone());
+                    s
+                }
+            };
+            if let Some(attrs) = sent {
+                fresh.entry(row.prefix).or_default().push(OutEntry {
+                    path_id: row.out_id,
+                    source: row.source,
+                    attrs,
+                });
+            }
+        }
+        let Some(g) = self.groups.get_mut(&gid) else {
+            return;
+        };
+        let mut released = 0;
+        for prefix in chunk {
+            let family = prefix.family();
+            if !key.families.contains(family) {
+                continue;
+            }
+            let new = fresh.remove(prefix).unwrap_or_default();
+            let old = g.out.remove(prefix).unwrap_or_default();
+            for e in &new {
+                let unchanged = old.iter().any(|o| {
+                    o.path_id == e.path_id
+                        && o.source == e.source
+                        && Arc::ptr_eq(&o.attrs, &e.attrs)
+                });
+                if !unchanged {
+                    let member =
+                        g.members.contains(&e.source).then_some(e.source);
+                    let nlri = Nlri::with_path_id(e.path_id, *prefix);
+                    diff.announce(&e.attrs, family, member, nlri);
+                }
+            }
+            for o in &old {
+                if !new.iter().any(|e| e.path_id == o.path_id) {
+                    diff.withdraw(
+                        family,
+                        Nlri::with_path_id(o.path_id, *prefix),
+                    );
+                }
+            }
+            released += old.len();
+            if !new.is_empty() {
+                g.out.insert(*prefix, new);
+            }
+        }
+        self.interner.released(released);
+    }
+
+    /// Calls the export hook; a failure rejects the whole batch.
+    fn call_export(
+        &mut self,
+        gid: u32,
+        table: &Table,
+        words: &[u32],
+        n: usize,
+    ) -> Vec<Verdict> {
+        let Some(g) = self.groups.get(&gid) else {
+            return vec![Verdict::Reject; n];
+        };
+        let answer = self
+            .policy
+            .export(&g.info, &table.words, words, table)
+            .and_then(|r| {
+                validate_filter_result(n, &r).map_err(PolicyError::Malformed)
+            });
+        match answer {
+            Ok(v) => v,
+            Err(e) => {
+                self.policy_errors.export += 1;
+                self.policy_failed(e);
+                vec![Verdict::Reject; n]
+            }
+        }
+    }
+
+    /// Encodes a group's difference once and hands it to every member.
+    /// A path whose source is a member goes to every other member, and
+    /// that member gets a withdrawal in its place (BIRD never returns a
+    /// route to the session it came from; withdrawing a path the peer
+    /// never had is harmless).
+    fn send_diff(&mut self, gid: u32, diff: Diff, out: &mut Outbox) {
+        let Some(g) = self.groups.get(&gid) else {
+            return;
+        };
+        if g.members.is_empty() {
+            return;
+        }
+        let members = g.members.clone();
+        let ctx = g.key.ctx;
+        let mut shared: Vec<Bytes> = Vec::new();
+        for (family, nlri) in &diff.withdraw {
+            if encode_withdrawals(*family, nlri, &ctx, &mut shared).is_err() {
+                self.encode_errors += 1;
+            }
+        }
+        for (attrs, family, member, nlri) in &diff.announce {
+            if member.is_none() {
+                self.encode_announce(attrs, *family, nlri, &ctx, &mut shared);
+            }
+        }
+        for &m in &members {
+            out.send(m, &shared);
+        }
+        for (attrs, family, member, nlri) in &diff.announce {
+            let Some(source) = *member else {
+                continue;
+            };
+            let mut bytes = Vec::new();
+            self.encode_announce(attrs, *family, nlri, &ctx, &mut bytes);
+            let mut back = Vec::new();
+            if encode_withdrawals(*family, nlri, &ctx, &mut back).is_err() {
+                self.encode_errors += 1;
+            }
+            for &m in &members {
+                out.send(m, if m == source { &back } else { &bytes });
+            }
+        }
+    }
+}
+
+/// The host's own export rules that no plugin decides.
+fn host_allows(key: &GroupKey, src: Src, attrs: &AttrSet) -> bool {
+    // RFC 4456 section 6 (calico-bgp.md 5.2): an iBGP-learned route goes
+    // to another iBGP peer only if one of the two is a client.
+    if !src.local && src.ibgp && key.ibgp && !src.rr_client && !key.rr_client {
+        return false;
+    }
+    // RFC 1997 well-known communities.
+    if let Some(c) = &attrs.attrs.communities {
+        if c.contains(&Community::NO_ADVERTISE) {
+            return false;
+        }
+        if !key.ibgp
+            && (c.contains(&Community::NO_EXPORT)
+                || c.contains(&Community::NO_EXPORT_SUBCONFED))
+        {
+            return false;
+        }
+    }
+    true
+}
+
+/// The attributes sent to a group for one path: the plugin's edits,
+/// then the mechanical rules. `None` when no usable next hop exists.
+fn transform(
+    key: &GroupKey,
+    cluster_id: std::net::Ipv4Addr,
+    src: Src,
+    family: AfiSafi,
+    path: &AttrSet,
+    edits: &[Edit],
+) -> Option<AttrSet> {
+    let mut s = path.clone();
+    if !src.local && !s.attrs.unknown.is_empty() {
+        // RFC 4271 9.1.3: pass on only transitive unknown attributes,
+        // marked Partial.
+        s.attrs = s.attrs.for_readvertisement();
+    }
+    let mut nh_self = false;
+    let mut nh_set: Option<IpAddr> = None;
+    let mut med_set = false;
+    for e in edits {
+        match *e {
+            Edit::NextHopSelf => nh_self = true,
+            Edit::SetNextHop(ip) => nh_set = Some(ip),
+            Edit::SetMed(_) => {
+                med_set = true;
+                apply_edit(&mut s, e);
+            }
+            _ => apply_edit(&mut s, e),
+        }
+    }
+    let a = &mut s.attrs;
+    if key.ibgp {
+        a.local_pref.get_or_insert(DEFAULT_LOCAL_PREF);
+        if !src.local && src.ibgp {
+            // Reflection (RFC 4456 section 8).
+            a.originator_id.get_or_insert(src.router_id);
+            a.cluster_list.get_or_insert_default().insert(0, cluster_id);
+        }
+    } else {
+        // RFC 4271 5.1.2: our AS goes first toward an external peer.
+        a.as_path
+            .get_or_insert_with(AsPath::default)
+            .prepend(key.local_as);
+        // RFC 4271 5.1.5 and RFC 4456: internal attributes stay inside.
+        a.local_pref = None;
+        a.originator_id = None;
+        a.cluster_list = None;
+        // RFC 4271 5.1.4: a MED is not passed to another AS unless the
+        // export policy set it (BIRD's behaviour).
+        if !med_set {
+            a.med = None;
+        }
+    }
+    let own = match family {
+        AfiSafi::IPV6_UNICAST => key.local_v6.map(IpAddr::V6),
+        _ => key.local_v4.map(IpAddr::V4),
+    };
+    let kept = s.next_hop.and_then(|nh| match (family, nh) {
+        (AfiSafi::IPV4_UNICAST, NextHop::V4(ip)) => Some(IpAddr::V4(ip)),
+        (AfiSafi::IPV6_UNICAST, NextHop::V6 { global, .. }) => {
+            Some(IpAddr::V6(global))
+        }
+        _ => None,
+    });
+    let family_of =
+        |ip: &IpAddr| ip.is_ipv4() == (family == AfiSafi::IPV4_UNICAST);
+    // calico-bgp.md 5.3: local routes and eBGP use our address unless
+    // told to keep; iBGP keeps the received next hop.
+    let use_self = nh_self
+        || src.local
+        || key.next_hop_mode == NextHopMode::SelfAddr
+        || (!key.ibgp && key.next_hop_mode != NextHopMode::Keep);
+    let chosen = match nh_set.filter(family_of) {
+        Some(ip) => Some(ip),
+        None if use_self => own,
+        None => kept.or(own),
+    };
+    s.next_hop = Some(next_hop(chosen?));
+    normalize(&mut s);
+    Some(s)
+}
