@@ -24,7 +24,8 @@ pub enum NextHopMode {
     /// BIRD's defaults (calico-bgp.md 5.3).
     #[default]
     Auto,
-    /// Always the session's source address (WIT `self`).
+    /// Always the session's source address (WIT `self-addr`, Calico's
+    /// `Self`).
     #[cfg_attr(feature = "serde", serde(rename = "self"))]
     SelfAddr,
     /// Always the original next hop.
