@@ -132,8 +132,12 @@ async fn query(
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("BGPLET_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colour codes only for a terminal: in a log file or `kubectl logs`
+    // they would break every grep for `field="..."`.
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 }
