@@ -672,6 +672,7 @@ impl Session {
                     .store
                     .send(StoreEvent::PeerUp(Box::new(store::PeerUp {
                         name: self.spec.name.clone(),
+                        address: self.spec.address,
                         local_address: local_addr.or(self.spec.source),
                         local_as: self.spec.session.local_as,
                         negotiated: *negotiated,

@@ -48,6 +48,8 @@ pub struct LocalRoute {
 pub struct PeerUp {
     /// Session name.
     pub name: String,
+    /// The peer's address.
+    pub address: IpAddr,
     /// Our end of the TCP connection: the next hop we advertise.
     pub local_address: Option<IpAddr>,
     /// The AS we speak as on this session.
@@ -131,6 +133,7 @@ struct StoredPath {
 }
 
 struct EstablishedPeer {
+    address: IpAddr,
     local_address: Option<IpAddr>,
     local_as: u32,
     ibgp: bool,
@@ -217,6 +220,7 @@ impl Store {
         self.peers.insert(
             up.name.clone(),
             EstablishedPeer {
+                address: up.address,
                 local_address: up.local_address,
                 local_as: up.local_as,
                 ibgp: up.negotiated.ibgp,
@@ -244,12 +248,10 @@ impl Store {
             Some((k, _)) => k.clone(),
             None => Arc::from(name),
         };
-        let Some(address) = self
-            .configured
-            .iter()
-            .find(|p| p.name == name)
-            .map(|p| p.address)
-        else {
+        // The session's PeerUp came first on this channel, so this does
+        // not depend on the agent's SetPeers, which a fast peer's first
+        // UPDATE can overtake.
+        let Some(address) = self.peers.get(name).map(|p| p.address) else {
             return;
         };
         let mut removed = 0u64;
