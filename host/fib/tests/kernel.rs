@@ -10,7 +10,8 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use bgplet_fib::{
-    Fib, FibAction, FibChange, FibConfig, FibError, FibNextHop, FibRoute, PendingReason,
+    Fib, FibAction, FibChange, FibConfig, FibError, FibNextHop, FibRoute,
+    PendingReason,
 };
 use common::Netns;
 use serde_json::Value;
@@ -112,8 +113,10 @@ fn an_equal_cost_set_becomes_one_multipath_route() {
         assert!(r.failures.is_empty(), "{r:?}");
         let k = ns.route_to("10.244.2.0/26");
         let hops = k["nexthops"].as_array().unwrap();
-        let gws: HashSet<&str> =
-            hops.iter().map(|h| h["gateway"].as_str().unwrap()).collect();
+        let gws: HashSet<&str> = hops
+            .iter()
+            .map(|h| h["gateway"].as_str().unwrap())
+            .collect();
         assert_eq!(gws, HashSet::from(["10.0.0.12", "10.0.0.13"]));
 
         // Dropping one path replaces the multipath route with a plain one.
@@ -218,8 +221,13 @@ fn routes_of_a_previous_run_are_adopted_and_kept_until_remove_stale() {
     ns.ip("route add blackhole 10.9.2.0/26 proto bird");
     ns.run(|| async {
         let mut fib = Fib::new(FibConfig::default()).await.unwrap();
-        let mut adopted: Vec<_> =
-            fib.adopt().await.unwrap().into_iter().map(|r| r.prefix).collect();
+        let mut adopted: Vec<_> = fib
+            .adopt()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.prefix)
+            .collect();
         adopted.sort();
         assert_eq!(
             adopted,
@@ -341,7 +349,12 @@ fn one_unreachable_path_of_an_ecmp_set_installs_the_rest() {
     ns.run(|| async {
         let mut fib = Fib::new(FibConfig::default()).await.unwrap();
         let r = fib
-            .apply(vec![up(via("10.244.6.0", 26, &["10.0.0.2", "10.6.0.2"], 0))])
+            .apply(vec![up(via(
+                "10.244.6.0",
+                26,
+                &["10.0.0.2", "10.6.0.2"],
+                0,
+            ))])
             .await;
         assert!(r.failures.is_empty(), "{r:?}");
         let pending: Vec<_> = fib.pending().map(|(_, r)| *r).collect();
@@ -397,4 +410,51 @@ fn a_disabled_fib_touches_nothing() {
         assert!(!fib.is_enabled());
     });
     assert_eq!(ns.routes(false), before);
+}
+
+#[test]
+fn a_route_waiting_for_an_occupied_key_goes_in_when_the_key_frees() {
+    let ns = Netns::new();
+    ns.veth("10.0.0.1/24");
+    ns.ip("route add 10.8.0.0/24 via 10.0.0.2 proto static");
+    ns.run(|| async {
+        let mut fib = Fib::new(FibConfig::default()).await.unwrap();
+        fib.apply(vec![up(via("10.8.0.0", 24, &["10.0.0.9"], 0))])
+            .await;
+        assert_eq!(fib.counters().pending, 1);
+        ns.ip("route del 10.8.0.0/24 proto static");
+        let started = std::time::Instant::now();
+        while fib.counters().pending > 0 {
+            assert!(started.elapsed() < Duration::from_secs(10));
+            fib.next_event().await.unwrap();
+            fib.retry_pending().await;
+        }
+        let k = ns.route_to("10.8.0.0/24");
+        assert_eq!(
+            (&k["gateway"], &k["protocol"]),
+            (&"10.0.0.9".into(), &"bird".into())
+        );
+    });
+}
+
+#[test]
+fn the_protocol_number_is_configurable_and_bird_routes_become_alien() {
+    let ns = Netns::new();
+    ns.veth("10.0.0.1/24");
+    ns.ip("route add 10.9.0.0/24 via 10.0.0.2 proto bird");
+    ns.run(|| async {
+        let config = FibConfig {
+            protocol: 200,
+            ..FibConfig::default()
+        };
+        let mut fib = Fib::new(config).await.unwrap();
+        assert!(fib.adopt().await.unwrap().is_empty());
+        let r = fib
+            .apply(vec![up(via("10.244.1.0", 26, &["10.0.0.12"], 0))])
+            .await;
+        assert_eq!(r.installed, 1);
+        assert_eq!(ns.route_to("10.244.1.0/26")["protocol"], "200");
+        fib.remove_stale(&HashSet::new()).await;
+        assert_eq!(ns.route_to("10.9.0.0/24")["protocol"], "bird");
+    });
 }
