@@ -409,3 +409,112 @@ fn bgplet_and_frr_exchange_routes_with_communities_over_both_families() {
     frr.remove_network(PEER_V6).unwrap();
     withdrawals(&mut bgplet, &frr, &l, &spec);
 }
+
+/// A peer that hangs (SIGSTOP: its sockets stay open, nothing is read
+/// or sent) is caught by the hold timer alone: bgplet leaves
+/// Established within the negotiated hold time (BIRD's 6 s, below our
+/// 240 s) and drops the peer's routes; after SIGCONT the session and
+/// the routes come back.
+#[test]
+fn frozen_bird_is_caught_by_the_hold_timer_and_comes_back_after_sigcont() {
+    const HOLD: u64 = 6;
+    require_tools(&bird_tools()).unwrap();
+    let (a, b) = (Netns::new().unwrap(), Netns::new().unwrap());
+    let l = link(&a, &b, 4).unwrap();
+    let mut spec = Spec::new(BIRD_AS);
+    spec.tor_node = false;
+    spec.v6 = false;
+    spec.blocks = vec![BLOCKS[0]];
+    let mut cfg = BirdConfig::new(l.b_v4, BIRD_AS).neighbor(
+        BirdNeighbor::new("node_v4", l.a_v4, OUR_AS)
+            .local_address(l.b_v4)
+            .ipv4_only()
+            .passive()
+            .hold_time(HOLD as u16)
+            .export(bird_export()),
+    );
+    for r in bird_statics() {
+        cfg = cfg.static_route(r);
+    }
+    let bird = Bird::start(&b, cfg).unwrap();
+    let mut bgplet = Bgplet::start(&a, &spec.resources(&l), NODE).unwrap();
+    let peer = l.b_v4.to_string();
+    bgplet.wait_established(&peer, UP).unwrap();
+    bgplet.wait_route(PEER_V4, ROUTE).unwrap();
+    bird.wait_route(BLOCKS[0], ROUTE).unwrap();
+
+    let frozen = Frozen::freeze(bird.pid()).unwrap();
+    let t0 = std::time::Instant::now();
+    wait_for(
+        "bgplet to leave Established",
+        Duration::from_secs(HOLD + 3),
+        Duration::from_millis(100),
+        || Ok(!bgplet.is_established(&peer)?),
+    )
+    .unwrap();
+    let detected = t0.elapsed();
+    // BIRD's last KEEPALIVE came at most HOLD/3 s before the freeze, so
+    // an earlier drop would not be the hold timer's doing.
+    assert!(
+        detected >= Duration::from_secs(HOLD - HOLD / 3 - 1),
+        "left Established after only {detected:?}"
+    );
+    let row = status_row(&bgplet, l.b_v4.into());
+    assert!(row.info.contains("Hold Timer Expired"), "{row:?}");
+    bgplet
+        .wait_withdrawn(PEER_V4, Duration::from_secs(1))
+        .unwrap();
+    assert!(bgplet.route(PEER_V4_PLAIN).unwrap().is_none());
+    bgplet.process_mut().check_running().unwrap();
+    eprintln!("hold timer caught the frozen peer after {detected:?}");
+
+    frozen.thaw().unwrap();
+    let t1 = std::time::Instant::now();
+    bgplet.wait_established(&peer, UP).unwrap();
+    bird.wait_established(&l.a_v4.to_string(), UP).unwrap();
+    bgplet.wait_route(PEER_V4, ROUTE).unwrap();
+    bird.wait_route(BLOCKS[0], ROUTE).unwrap();
+    eprintln!("back after {:?}", t1.elapsed());
+}
+
+/// TCP-MD5 (RFC 2385) with the password from the Secret that the
+/// BGPPeer's `password.secretKeyRef` names. IPv4: right password,
+/// BIRD connects, so bgplet's listener carries the key. IPv6: bgplet
+/// connects with a wrong password and stays down; fixing the Secret in
+/// the file (live reload) brings it up without touching IPv4.
+#[test]
+fn md5_sessions_with_bird_follow_the_secret_in_the_resources_file() {
+    require_tools(&bird_tools()).unwrap();
+    let (a, b) = (Netns::new().unwrap(), Netns::new().unwrap());
+    let l = link(&a, &b, 5).unwrap();
+    let mut spec = Spec::new(BIRD_AS);
+    spec.blocks = vec![BLOCKS[0], BLOCKS[2]];
+    spec.passwords = (Some("v4-s3cret".into()), Some("not-it".into()));
+    let mut cfg = bird_config(&l, 9);
+    cfg.neighbors[0].password = Some("v4-s3cret".into());
+    cfg.neighbors[1].password = Some("v6-s3cret".into());
+    let bird = Bird::start(&b, cfg).unwrap();
+    let bgplet = Bgplet::start(&a, &spec.resources(&l), NODE).unwrap();
+    let (v4, v6) = (l.b_v4.to_string(), l.b_v6.to_string());
+
+    bgplet.wait_established(&v4, UP).unwrap();
+    bird.wait_established(&l.a_v4.to_string(), UP).unwrap();
+    assert_initiator(&bgplet, l.b_v4.into(), false);
+    bgplet.wait_route(PEER_V4, ROUTE).unwrap();
+    bird.wait_route(BLOCKS[0], ROUTE).unwrap();
+
+    bgplet
+        .assert_not_established_for(&v6, Duration::from_secs(6))
+        .unwrap();
+    assert!(!bird.is_established(&l.a_v6.to_string()).unwrap());
+    let v4_since = status_row(&bgplet, l.b_v4.into()).since;
+
+    spec.passwords.1 = Some("v6-s3cret".into());
+    bgplet.write_resources(&spec.resources(&l)).unwrap();
+    bgplet.wait_established(&v6, UP).unwrap();
+    bird.wait_established(&l.a_v6.to_string(), UP).unwrap();
+    assert_initiator(&bgplet, l.b_v6.into(), true);
+    bgplet.wait_route(PEER_V6, ROUTE).unwrap();
+    bird.wait_route(BLOCKS[2], ROUTE).unwrap();
+    assert_eq!(status_row(&bgplet, l.b_v4.into()).since, v4_since);
+}
