@@ -48,4 +48,5 @@ pub use fib::Fib;
 pub use types::{
     FibAction, FibChange, FibConfig, FibCounters, FibFailure, FibNextHop,
     FibReport, FibRoute, PROTO_BIRD, PendingReason, Prefix, TABLE_MAIN,
+    metric_from_local_pref,
 };

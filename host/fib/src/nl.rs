@@ -22,7 +22,12 @@ use crate::FibError;
 /// Receive buffer asked for both sockets; the kernel caps it at
 /// `net.core.rmem_max`. Acks of a whole window of batches and bursts of
 /// route notifications must fit.
-const RCVBUF: usize = 4 << 20;
+const RCVBUF: i32 = 4 << 20;
+
+/// Receive-buffer bytes one ack takes (its skb's true size, rounded up),
+/// to bound how many requests may await their ack at once: an ack that
+/// does not fit is dropped by the kernel.
+const ACK_TRUESIZE: usize = 1024;
 
 /// How long a batch may wait for its acks before it is declared lost.
 const ACK_TIMEOUT: Duration = Duration::from_secs(60);
@@ -34,6 +39,8 @@ pub(crate) type Event = NetlinkMessage<RouteNetlinkMessage>;
 #[derive(Clone)]
 pub(crate) struct Conn {
     handle: ConnectionHandle<RouteNetlinkMessage>,
+    /// Requests that may await their ack at once.
+    max_outstanding: usize,
 }
 
 impl Conn {
@@ -53,8 +60,13 @@ impl Conn {
         sock.set_rx_buf_sz(RCVBUF).map_err(FibError::Socket)?;
         // Acks carry only the request header, not the whole request.
         sock.set_cap_ack(true).map_err(FibError::Socket)?;
+        let rcvbuf = sock.get_rx_buf_sz().map_err(FibError::Socket)?;
+        let max_outstanding = (rcvbuf / ACK_TRUESIZE).max(16);
         tokio::spawn(conn);
-        Ok(Conn { handle })
+        Ok(Conn {
+            handle,
+            max_outstanding,
+        })
     }
 
     async fn dump(
@@ -157,13 +169,18 @@ impl Conn {
         batch_size: usize,
         in_flight: usize,
     ) -> Vec<Result<(), FibError>> {
+        // Keep the acks of everything in flight within the receive buffer
+        // (it may be capped far below what we asked for).
+        let batch_size = batch_size.clamp(1, self.max_outstanding);
+        let in_flight =
+            in_flight.clamp(1, (self.max_outstanding / batch_size).max(1));
         let mut batches = Vec::new();
         let mut current = Vec::with_capacity(batch_size);
         for (body, flags) in requests {
             let mut msg = NetlinkMessage::from(body);
             msg.header.flags = NLM_F_REQUEST | NLM_F_ACK | flags;
             current.push(msg);
-            if current.len() >= batch_size.max(1) {
+            if current.len() >= batch_size {
                 batches.push(std::mem::take(&mut current));
             }
         }
@@ -171,7 +188,7 @@ impl Conn {
             batches.push(current);
         }
         stream::iter(batches.into_iter().map(|b| self.batch(b)))
-            .buffered(in_flight.max(1))
+            .buffered(in_flight)
             .flat_map(stream::iter)
             .collect()
             .await

@@ -14,6 +14,19 @@ pub const PROTO_BIRD: u8 = 12;
 /// `RT_TABLE_MAIN`.
 pub const TABLE_MAIN: u32 = 254;
 
+/// The kernel metric Calico v3.32+ gives a BGP route (calico-bgp.md
+/// section 4.7): 2147483647 - LOCAL_PREF, and 1024 (Felix's normal
+/// priority) when the route has no LOCAL_PREF. A normal Calico route
+/// (LOCAL_PREF 2147482623) gets 1024; a ToR's LOCAL_PREF 100 gets
+/// 2147483547. The classic behaviour installs no metric: pass 0 instead.
+pub fn metric_from_local_pref(local_pref: Option<u32>) -> u32 {
+    const TOP: u32 = 2_147_483_647;
+    match local_pref {
+        None => 1024,
+        Some(lp) => TOP.saturating_sub(lp),
+    }
+}
+
 /// One route the FIB should hold for a prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FibRoute {
@@ -292,6 +305,15 @@ mod tests {
         let mut other_metric = have.clone();
         other_metric.metric = 1024;
         assert!(!satisfies(&other_metric, &want));
+    }
+
+    #[test]
+    fn metrics_follow_calico_priority_encoding() {
+        assert_eq!(metric_from_local_pref(Some(2_147_482_623)), 1024);
+        assert_eq!(metric_from_local_pref(Some(2_147_483_135)), 512);
+        assert_eq!(metric_from_local_pref(Some(100)), 2_147_483_547);
+        assert_eq!(metric_from_local_pref(None), 1024);
+        assert_eq!(metric_from_local_pref(Some(u32::MAX)), 0);
     }
 
     #[test]

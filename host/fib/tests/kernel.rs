@@ -49,6 +49,20 @@ fn flags(r: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The daemon may drive the FIB from a multi-threaded runtime.
+#[allow(dead_code)]
+fn fib_futures_are_send(mut fib: Fib) {
+    fn send<T: Send>(_: T) {}
+    send(async move {
+        fib.apply(Vec::new()).await;
+        fib.next_event().await.ok();
+        fib.retry_pending().await;
+        fib.remove_stale(&HashSet::new()).await;
+        fib.adopt().await.ok();
+        fib.sync(&[]).await;
+    });
+}
+
 #[test]
 fn routes_are_added_replaced_and_deleted_with_protocol_bird() {
     let ns = Netns::new();
@@ -193,6 +207,19 @@ fn ipv6_unicast_multipath_and_blackhole_routes_are_programmed() {
         let k = ns.route_to("fd00:11::/64");
         assert_eq!(k["nexthops"].as_array().unwrap().len(), 2, "{k}");
         assert_eq!(ns.route_to("fd00:20::/122")["type"], "blackhole");
+
+        // Multipath to single path and back, replaced in place.
+        let r = fib
+            .apply(vec![up(via("fd00:11::", 64, &["fd00::3"], 0))])
+            .await;
+        assert_eq!(r.replaced, 1, "{r:?}");
+        assert_eq!(ns.route_to("fd00:11::/64")["gateway"], "fd00::3");
+        let r = fib
+            .apply(vec![up(via("fd00:11::", 64, &["fd00::2", "fd00::3"], 0))])
+            .await;
+        assert_eq!(r.replaced, 1, "{r:?}");
+        let k = ns.route_to("fd00:11::/64");
+        assert_eq!(k["nexthops"].as_array().unwrap().len(), 2, "{k}");
 
         // Metric 0 and 1024 are the same IPv6 key: no churn.
         let r = fib
@@ -456,5 +483,39 @@ fn the_protocol_number_is_configurable_and_bird_routes_become_alien() {
         assert_eq!(ns.route_to("10.244.1.0/26")["protocol"], "200");
         fib.remove_stale(&HashSet::new()).await;
         assert_eq!(ns.route_to("10.9.0.0/24")["protocol"], "bird");
+    });
+}
+
+#[test]
+fn an_onlink_route_waits_for_its_device_to_exist_and_come_up() {
+    let ns = Netns::new();
+    ns.run(|| async {
+        let mut fib = Fib::new(FibConfig::default()).await.unwrap();
+        let route = FibRoute {
+            prefix: (ip("10.244.3.0"), 26),
+            action: FibAction::Unicast(vec![FibNextHop::onlink(
+                ip("192.168.7.7"),
+                "tunl0",
+            )]),
+            metric: 0,
+        };
+        let r = fib.apply(vec![up(route)]).await;
+        assert!(r.failures.is_empty(), "{r:?}");
+        assert_eq!(fib.counters().pending, 1);
+        if !ns.try_ip("link add tunl0 type ipip") {
+            ns.ip("tuntap add mode tun name tunl0");
+        }
+        // Exists but down: still waiting.
+        fib.next_event().await.unwrap();
+        fib.retry_pending().await;
+        assert_eq!(fib.counters().pending, 1);
+        ns.ip("link set tunl0 up");
+        let started = std::time::Instant::now();
+        while fib.counters().pending > 0 {
+            assert!(started.elapsed() < Duration::from_secs(10));
+            fib.next_event().await.unwrap();
+            fib.retry_pending().await;
+        }
+        assert_eq!(ns.route_to("10.244.3.0/26")["dev"], "tunl0");
     });
 }
