@@ -51,6 +51,8 @@ pub mod native;
 pub mod runtime;
 pub mod testing;
 mod types;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod vectors;
 #[cfg(target_arch = "wasm32")]
 #[doc(hidden)]
 pub mod wasm;
