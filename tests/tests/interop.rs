@@ -410,27 +410,90 @@ fn bgplet_and_frr_exchange_routes_with_communities_over_both_families() {
     withdrawals(&mut bgplet, &frr, &l, &spec);
 }
 
-/// A peer that hangs (SIGSTOP: its sockets stay open, nothing is read
-/// or sent) is caught by the hold timer alone: bgplet leaves
-/// Established within the negotiated hold time (BIRD's 6 s, below our
-/// 240 s) and drops the peer's routes; after SIGCONT the session and
-/// the routes come back.
-#[test]
-fn frozen_bird_is_caught_by_the_hold_timer_and_comes_back_after_sigcont() {
-    const HOLD: u64 = 6;
-    require_tools(&bird_tools()).unwrap();
-    let (a, b) = (Netns::new().unwrap(), Netns::new().unwrap());
-    let l = link(&a, &b, 4).unwrap();
-    let mut spec = Spec::new(BIRD_AS);
+/// The negotiated hold time in the freeze tests: the peer proposes it,
+/// bgplet proposes 240 s, the smaller wins (RFC 4271 section 4.2).
+const FREEZE_HOLD: u16 = 6;
+
+/// The lab of the freeze tests: IPv4 only, bgplet connects (no `tor`
+/// node), one block.
+fn freeze_spec(peer_as: u32) -> Spec {
+    let mut spec = Spec::new(peer_as);
     spec.tor_node = false;
     spec.v6 = false;
     spec.blocks = vec![BLOCKS[0]];
+    spec
+}
+
+/// A peer that hangs (SIGSTOP: its sockets stay open, the kernel still
+/// ACKs, but nothing is read or sent) is caught by the hold timer
+/// alone: bgplet leaves Established within the negotiated hold time and
+/// drops the peer's routes; after SIGCONT the session and the routes
+/// come back, both ways.
+fn frozen_peer_is_caught_by_the_hold_timer(
+    bgplet: &mut Bgplet,
+    peer: &dyn Speaker,
+    pid: u32,
+    l: &Link,
+) {
+    let hold = u64::from(FREEZE_HOLD);
+    let addr = l.b_v4.to_string();
+    bgplet.wait_established(&addr, UP).unwrap();
+    peer.wait_established(&l.a_v4.to_string(), UP).unwrap();
+    bgplet.wait_route(PEER_V4, ROUTE).unwrap();
+    peer.wait_route(BLOCKS[0], ROUTE).unwrap();
+
+    let frozen = Frozen::freeze(pid).unwrap();
+    let t0 = std::time::Instant::now();
+    wait_for(
+        "bgplet to leave Established",
+        Duration::from_secs(hold + 3),
+        Duration::from_millis(100),
+        || Ok(!bgplet.is_established(&addr)?),
+    )
+    .map_err(|e| {
+        anyhow::anyhow!("{e:#}\n{}", bgplet.failure_context(Some(&addr)))
+    })
+    .unwrap();
+    let detected = t0.elapsed();
+    // The peer's last KEEPALIVE came at most hold/3 s before the
+    // freeze, so an earlier drop would not be the hold timer's doing.
+    assert!(
+        detected >= Duration::from_secs(hold - hold / 3 - 1),
+        "left Established after only {detected:?}"
+    );
+    let row = status_row(bgplet, l.b_v4.into());
+    assert!(row.info.contains("Hold Timer Expired"), "{row:?}");
+    bgplet
+        .wait_withdrawn(PEER_V4, Duration::from_secs(1))
+        .unwrap();
+    assert!(bgplet.route(PEER_V4_PLAIN).unwrap().is_none());
+    bgplet.process_mut().check_running().unwrap();
+    eprintln!(
+        "hold timer caught the frozen {} after {detected:?}",
+        peer.label()
+    );
+
+    frozen.thaw().unwrap();
+    let t1 = std::time::Instant::now();
+    bgplet.wait_established(&addr, UP).unwrap();
+    peer.wait_established(&l.a_v4.to_string(), UP).unwrap();
+    bgplet.wait_route(PEER_V4, ROUTE).unwrap();
+    peer.wait_route(BLOCKS[0], ROUTE).unwrap();
+    eprintln!("{} back after {:?}", peer.label(), t1.elapsed());
+}
+
+#[test]
+fn frozen_bird_is_caught_by_the_hold_timer_and_comes_back_after_sigcont() {
+    require_tools(&bird_tools()).unwrap();
+    let (a, b) = (Netns::new().unwrap(), Netns::new().unwrap());
+    let l = link(&a, &b, 4).unwrap();
+    let spec = freeze_spec(BIRD_AS);
     let mut cfg = BirdConfig::new(l.b_v4, BIRD_AS).neighbor(
         BirdNeighbor::new("node_v4", l.a_v4, OUR_AS)
             .local_address(l.b_v4)
             .ipv4_only()
             .passive()
-            .hold_time(HOLD as u16)
+            .hold_time(FREEZE_HOLD)
             .export(bird_export()),
     );
     for r in bird_statics() {
@@ -438,43 +501,61 @@ fn frozen_bird_is_caught_by_the_hold_timer_and_comes_back_after_sigcont() {
     }
     let bird = Bird::start(&b, cfg).unwrap();
     let mut bgplet = Bgplet::start(&a, &spec.resources(&l), NODE).unwrap();
-    let peer = l.b_v4.to_string();
-    bgplet.wait_established(&peer, UP).unwrap();
-    bgplet.wait_route(PEER_V4, ROUTE).unwrap();
-    bird.wait_route(BLOCKS[0], ROUTE).unwrap();
+    frozen_peer_is_caught_by_the_hold_timer(&mut bgplet, &bird, bird.pid(), &l);
+}
 
-    let frozen = Frozen::freeze(bird.pid()).unwrap();
-    let t0 = std::time::Instant::now();
-    wait_for(
-        "bgplet to leave Established",
-        Duration::from_secs(HOLD + 3),
-        Duration::from_millis(100),
-        || Ok(!bgplet.is_established(&peer)?),
+#[test]
+fn frozen_gobgp_is_caught_by_the_hold_timer_and_comes_back_after_sigcont() {
+    require_tools(&["ip", "gobgpd", "gobgp"]).unwrap();
+    let (a, b) = (Netns::new().unwrap(), Netns::new().unwrap());
+    let l = link(&a, &b, 6).unwrap();
+    let spec = freeze_spec(GOBGP_AS);
+    let gobgp = Gobgp::start(
+        &b,
+        GobgpConfig::new(l.b_v4, GOBGP_AS).neighbor(
+            GobgpNeighbor::new(l.a_v4, OUR_AS)
+                .ipv4_only()
+                .passive()
+                .hold_time(FREEZE_HOLD),
+        ),
     )
     .unwrap();
-    let detected = t0.elapsed();
-    // BIRD's last KEEPALIVE came at most HOLD/3 s before the freeze, so
-    // an earlier drop would not be the hold timer's doing.
-    assert!(
-        detected >= Duration::from_secs(HOLD - HOLD / 3 - 1),
-        "left Established after only {detected:?}"
+    gobgp.add_route(&GobgpRoute::new(PEER_V4)).unwrap();
+    let mut bgplet = Bgplet::start(&a, &spec.resources(&l), NODE).unwrap();
+    frozen_peer_is_caught_by_the_hold_timer(
+        &mut bgplet,
+        &gobgp,
+        gobgp.pid(),
+        &l,
     );
-    let row = status_row(&bgplet, l.b_v4.into());
-    assert!(row.info.contains("Hold Timer Expired"), "{row:?}");
-    bgplet
-        .wait_withdrawn(PEER_V4, Duration::from_secs(1))
-        .unwrap();
-    assert!(bgplet.route(PEER_V4_PLAIN).unwrap().is_none());
-    bgplet.process_mut().check_running().unwrap();
-    eprintln!("hold timer caught the frozen peer after {detected:?}");
+}
 
-    frozen.thaw().unwrap();
-    let t1 = std::time::Instant::now();
-    bgplet.wait_established(&peer, UP).unwrap();
-    bird.wait_established(&l.a_v4.to_string(), UP).unwrap();
-    bgplet.wait_route(PEER_V4, ROUTE).unwrap();
-    bird.wait_route(BLOCKS[0], ROUTE).unwrap();
-    eprintln!("back after {:?}", t1.elapsed());
+#[test]
+fn frozen_frr_is_caught_by_the_hold_timer_and_comes_back_after_sigcont() {
+    require_tools(&["ip", "/usr/lib/frr/zebra", "/usr/lib/frr/bgpd", "vtysh"])
+        .unwrap();
+    let (a, b) = (Netns::new().unwrap(), Netns::new().unwrap());
+    let l = link(&a, &b, 7).unwrap();
+    let spec = freeze_spec(FRR_AS);
+    let frr = Frr::start(
+        &b,
+        FrrConfig::new(l.b_v4, FRR_AS)
+            .neighbor(
+                FrrNeighbor::new(l.a_v4, OUR_AS)
+                    .ipv4_only()
+                    .passive()
+                    .hold_time(FREEZE_HOLD),
+            )
+            .network(FrrNetwork::new(PEER_V4)),
+    )
+    .unwrap();
+    let mut bgplet = Bgplet::start(&a, &spec.resources(&l), NODE).unwrap();
+    frozen_peer_is_caught_by_the_hold_timer(
+        &mut bgplet,
+        &frr,
+        frr.bgpd_pid(),
+        &l,
+    );
 }
 
 /// TCP-MD5 (RFC 2385) with the password from the Secret that the
