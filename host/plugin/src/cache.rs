@@ -149,7 +149,12 @@ fn read_artifact(engine: &Engine, path: &Path) -> Option<Component> {
 
 fn write_artifact(c: &Component, path: &Path) -> Result<(), String> {
     let body = c.serialize().map_err(|e| e.to_string())?;
-    let tmp = path.with_extension("tmp");
+    // Unique per writer: two hosts compiling the same plugin at once
+    // must not interleave their bytes.
+    static SEQ: std::sync::atomic::AtomicU64 =
+        std::sync::atomic::AtomicU64::new(0);
+    let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = path.with_extension(format!("{}.{seq}.tmp", std::process::id()));
     let mut f = fs::OpenOptions::new()
         .write(true)
         .create(true)

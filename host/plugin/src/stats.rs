@@ -141,8 +141,32 @@ impl PluginMetrics {
             .sum()
     }
 
-    /// Value for a per-hook array.
-    pub fn of(arr: &[(Hook, u64); HOOKS], hook: Hook) -> u64 {
-        arr[hook.index()].1
+    /// Faults of one hook and kind.
+    pub fn faults_in(&self, hook: Hook, kind: FaultKind) -> u64 {
+        self.faults
+            .iter()
+            .filter(|(h, k, _)| *h == hook && *k == kind)
+            .map(|(_, _, n)| n)
+            .sum()
+    }
+
+    /// Calls of `hook`.
+    pub fn calls_of(&self, hook: Hook) -> u64 {
+        self.calls[hook.index()].1
+    }
+
+    /// Fallback answers for `hook`.
+    pub fn fallbacks_of(&self, hook: Hook) -> u64 {
+        self.fallbacks[hook.index()].1
+    }
+
+    /// Default answers for `hook`.
+    pub fn defaults_of(&self, hook: Hook) -> u64 {
+        self.defaults[hook.index()].1
+    }
+
+    /// The plugin's counter `name` (0 when never counted).
+    pub fn counter(&self, name: &str) -> u64 {
+        self.counters.get(name).copied().unwrap_or(0)
     }
 }
