@@ -124,39 +124,40 @@ impl Conn {
             .collect())
     }
 
-    /// Sends one batch as a single datagram and returns each request's
-    /// result, in order (the kernel handles and acks a datagram's messages
-    /// one after the other).
-    async fn batch(
+    /// Queues one batch, to go out as a single datagram, and returns a
+    /// future with each request's result in order (the kernel handles and
+    /// acks a datagram's messages one after the other). Queuing happens
+    /// here, not when the future is first polled, so batches leave in the
+    /// order this is called.
+    fn submit(
         &self,
         msgs: Vec<NetlinkMessage<RouteNetlinkMessage>>,
-    ) -> Vec<Result<(), FibError>> {
+    ) -> impl Future<Output = Vec<Result<(), FibError>>> + use<> {
         let n = msgs.len();
-        let answers = match self
-            .handle
-            .request_batch(msgs, SocketAddr::new(0, 0))
-        {
-            Ok(a) => a,
-            Err(_) => return (0..n).map(|_| Err(FibError::Closed)).collect(),
-        };
-        let collect = answers
-            .map(|m| match m.payload {
-                NetlinkPayload::Error(e) => match e.code {
-                    None => Ok(()),
-                    Some(code) => Err(FibError::Kernel(-code.get())),
-                },
-                other => Err(FibError::Unexpected(format!("{other:?}"))),
-            })
-            .collect::<Vec<_>>();
-        // A lost ack (receive buffer overrun) must not hang the batch.
-        let mut results = tokio::time::timeout(ACK_TIMEOUT, collect)
-            .await
-            .unwrap_or_default();
-        while results.len() < n {
-            results.push(Err(FibError::Unexpected("ack lost".into())));
+        let answers = self.handle.request_batch(msgs, SocketAddr::new(0, 0));
+        async move {
+            let Ok(answers) = answers else {
+                return (0..n).map(|_| Err(FibError::Closed)).collect();
+            };
+            let collect = answers
+                .map(|m| match m.payload {
+                    NetlinkPayload::Error(e) => match e.code {
+                        None => Ok(()),
+                        Some(code) => Err(FibError::Kernel(-code.get())),
+                    },
+                    other => Err(FibError::Unexpected(format!("{other:?}"))),
+                })
+                .collect::<Vec<_>>();
+            // A lost ack (receive buffer overrun) must not hang the batch.
+            let mut results = tokio::time::timeout(ACK_TIMEOUT, collect)
+                .await
+                .unwrap_or_default();
+            while results.len() < n {
+                results.push(Err(FibError::Unexpected("ack lost".into())));
+            }
+            results.truncate(n);
+            results
         }
-        results.truncate(n);
-        results
     }
 
     /// Sends `requests` (each with its netlink flags) in batches of
@@ -187,7 +188,7 @@ impl Conn {
         if !current.is_empty() {
             batches.push(current);
         }
-        stream::iter(batches.into_iter().map(|b| self.batch(b)))
+        stream::iter(batches.into_iter().map(|b| self.submit(b)))
             .buffered(in_flight)
             .flat_map(stream::iter)
             .collect()
