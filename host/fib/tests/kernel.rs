@@ -520,3 +520,45 @@ fn an_onlink_route_waits_for_its_device_to_exist_and_come_up() {
         assert_eq!(ns.route_to("10.244.3.0/26")["dev"], "tunl0");
     });
 }
+
+#[test]
+fn failures_inside_pipelined_batches_name_the_right_routes() {
+    let ns = Netns::new();
+    ns.veth("10.0.0.1/24");
+    ns.run(|| async {
+        let config = FibConfig {
+            batch_size: 16,
+            in_flight: 4,
+            ..FibConfig::default()
+        };
+        let mut fib = Fib::new(config).await.unwrap();
+        let changes: Vec<FibChange> = (0u32..1000)
+            .map(|i| {
+                let dst = std::net::Ipv4Addr::from(0x6440_0000 + i);
+                let gw = if i % 97 == 0 {
+                    "10.0.0.255"
+                } else {
+                    "10.0.0.2"
+                };
+                up(via(&dst.to_string(), 32, &[gw], 0))
+            })
+            .collect();
+        let r = fib.apply(changes).await;
+        let mut failed: Vec<IpAddr> =
+            r.failures.iter().map(|f| f.prefix.0).collect();
+        failed.sort();
+        let expected: Vec<IpAddr> = (0u32..1000)
+            .filter(|i| i % 97 == 0)
+            .map(|i| IpAddr::from(std::net::Ipv4Addr::from(0x6440_0000 + i)))
+            .collect();
+        assert_eq!(failed, expected);
+        assert_eq!(r.installed, 1000 - expected.len());
+        assert_eq!(
+            ns.routes(false)
+                .iter()
+                .filter(|r| r["protocol"] == "bird")
+                .count(),
+            r.installed
+        );
+    });
+}
