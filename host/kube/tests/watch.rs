@@ -247,7 +247,7 @@ async fn bookmark_advances_the_resume_revision() {
     next_ok(&mut rx).await;
     let rv = api.bookmark();
     // Let the bookmark reach the watcher before compacting.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
     api.compact();
     api.drop_watches();
 
@@ -339,4 +339,47 @@ async fn v3_group_is_read_when_v1_is_absent() {
             .iter()
             .all(|r| !r.contains("crd.projectcalico"))
     );
+}
+
+#[tokio::test]
+async fn forbidden_secret_means_no_password_and_does_not_block() {
+    let (api, mut rx) = start().await;
+    next_ok(&mut rx).await;
+    api.forbid("bgp-outside-role");
+    let mut p = peer("no-access", "192.0.2.6");
+    p["spec"]["password"] = json!(
+        {"secretKeyRef": {"name": "bgp-outside-role", "key": "password"}}
+    );
+    api.put(p);
+    let res = next_ok(&mut rx).await;
+    assert!(res.peers.contains_key("no-access"));
+    assert_eq!(
+        res.secret_value(&secret_ref("bgp-outside-role"), None),
+        None
+    );
+    assert!(
+        res.warnings.iter().any(|w| w.name == "no-access"
+            && w.message.contains("no password")),
+        "{:?}",
+        res.warnings
+    );
+}
+
+#[tokio::test]
+async fn secret_no_longer_referenced_leaves_the_snapshot() {
+    let (api, mut rx) = start().await;
+    let first = next_ok(&mut rx).await;
+    assert_eq!(first.secrets.len(), 2);
+    api.delete(PEERS, "rack-a-tor");
+    let res = next_ok(&mut rx).await;
+    let names: Vec<&str> =
+        res.secrets.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["bgp-mesh"]);
+}
+
+#[tokio::test]
+async fn cluster_without_calico_reports_no_calico_group() {
+    let api = FakeApi::start(&[], &[]).await;
+    let mut rx = KubeDatastore::new(api.client(), options()).run();
+    assert!(matches!(next(&mut rx).await, Err(Error::NoCalicoGroup)));
 }

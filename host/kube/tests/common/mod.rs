@@ -70,6 +70,7 @@ struct State {
     /// (group, version) -> [(plural, kind, namespaced)]
     groups: BTreeMap<(String, String), Vec<Served>>,
     list_delay: HashMap<String, Duration>,
+    forbidden: Vec<String>,
     log: Vec<String>,
 }
 
@@ -229,6 +230,12 @@ impl FakeApi {
         st.list_delay.insert(path.to_string(), delay);
     }
 
+    /// Answers 403 Forbidden to requests for the object `name` (by
+    /// field selector), as RBAC does for a name outside resourceNames.
+    pub fn forbid(&self, name: &str) {
+        self.state.lock().unwrap().forbidden.push(name.to_string());
+    }
+
     /// The request lines served so far (`GET /path?query`).
     pub fn requests(&self) -> Vec<String> {
         self.state.lock().unwrap().log.clone()
@@ -372,6 +379,19 @@ impl FakeApi {
                 ),
             )
             .await;
+        }
+        let wanted = params
+            .get("fieldSelector")
+            .and_then(|s| s.strip_prefix("metadata.name="));
+        let forbidden = wanted.is_some_and(|n| {
+            self.state.lock().unwrap().forbidden.iter().any(|f| f == n)
+        });
+        if forbidden {
+            let msg = "secrets is forbidden: User \"system:serviceaccount:\
+                       bgplet-system:bgplet\" cannot list resource \
+                       \"secrets\" in the namespace \"calico-system\"";
+            let body = status(403, "Forbidden", msg);
+            return respond(&mut sock, 403, &body).await;
         }
         if params.get("watch").map(String::as_str) == Some("true") {
             self.watch(sock, path, &params).await;
