@@ -141,13 +141,28 @@ impl Lab {
         );
     }
 
-    /// An RFC 7606 repair was logged, naming `field`.
-    fn assert_repair_logged(&self, outcome: &str, field: &str) {
+    /// An RFC 7606 repair was logged, naming `field` and why, and
+    /// `bgplet status` shows it in the session's INFO column.
+    fn assert_repair_reported(&self, outcome: &str, field: &str, why: &str) {
         self.assert_logged(&[
             "malformed UPDATE handled per RFC 7606",
-            outcome,
+            &format!("outcome=\"{outcome}\""),
             &format!("field=\"{field}\""),
+            why,
         ]);
+        let raw = self.raw_addr.to_string();
+        let row = self
+            .bgplet
+            .status()
+            .unwrap()
+            .peers
+            .into_iter()
+            .find(|p| p.peer_address == raw)
+            .unwrap();
+        assert!(
+            row.info.contains(outcome) && row.info.contains(field),
+            "status INFO: {row:?}"
+        );
     }
 
     /// bgplet still runs, and the BIRD session and its routes both ways
@@ -195,7 +210,7 @@ fn origin_with_length_two_is_treat_as_withdraw_and_the_session_stays_up() {
     lab.raw.assert_stays_open(STAYS_OPEN).unwrap();
     lab.bgplet.wait_withdrawn(RAW_ROUTE, ROUTE).unwrap();
     lab.assert_raw_established();
-    lab.assert_repair_logged("treat-as-withdraw", "ORIGIN");
+    lab.assert_repair_reported("treat-as-withdraw", "ORIGIN", "length 2");
     lab.assert_bird_unharmed();
 }
 
@@ -213,7 +228,7 @@ fn bad_origin_value_withdraws_the_earlier_route_and_the_session_stays_up() {
     lab.raw.assert_stays_open(STAYS_OPEN).unwrap();
     lab.bgplet.wait_withdrawn(RAW_ROUTE, ROUTE).unwrap();
     lab.assert_raw_established();
-    lab.assert_repair_logged("treat-as-withdraw", "ORIGIN");
+    lab.assert_repair_reported("treat-as-withdraw", "ORIGIN", "value 7");
     lab.assert_bird_unharmed();
 }
 
@@ -235,7 +250,7 @@ fn as_path_segment_overrunning_its_attribute_is_treat_as_withdraw() {
     lab.raw.assert_stays_open(STAYS_OPEN).unwrap();
     lab.bgplet.wait_withdrawn(RAW_ROUTE, ROUTE).unwrap();
     lab.assert_raw_established();
-    lab.assert_repair_logged("treat-as-withdraw", "AS_PATH");
+    lab.assert_repair_reported("treat-as-withdraw", "AS_PATH", "overruns");
     lab.assert_bird_unharmed();
 }
 
@@ -247,7 +262,11 @@ fn nlri_longer_than_32_bits_resets_the_session_with_notification_3_10() {
     let u = lab.good().nlri("10.31.0.0/33").unwrap();
     lab.raw.send_update(&u).unwrap();
     lab.assert_reset_with(3, 10);
-    lab.assert_logged(&["message from peer rejected", "NLRI"]);
+    lab.assert_logged(&[
+        "message from peer rejected",
+        "NLRI: prefix length 33",
+        "Invalid Network Field",
+    ]);
     lab.assert_bird_unharmed();
 }
 
@@ -264,8 +283,11 @@ fn update_missing_origin_is_treat_as_withdraw_and_the_session_stays_up() {
     lab.raw.assert_stays_open(STAYS_OPEN).unwrap();
     lab.bgplet.wait_withdrawn(RAW_ROUTE, ROUTE).unwrap();
     lab.assert_raw_established();
-    lab.assert_repair_logged("treat-as-withdraw", "ORIGIN");
-    lab.assert_logged(&["missing mandatory attribute"]);
+    lab.assert_repair_reported(
+        "treat-as-withdraw",
+        "ORIGIN",
+        "missing mandatory attribute",
+    );
     lab.assert_bird_unharmed();
 }
 
@@ -284,7 +306,7 @@ fn duplicate_communities_keep_the_first_and_the_session_stays_up() {
     assert_eq!(r.communities, vec!["65066:1"]);
     assert_eq!(r.as_path, vec![RAW_AS]);
     lab.assert_raw_established();
-    lab.assert_repair_logged("attribute-discard", "COMMUNITIES");
+    lab.assert_repair_reported("attribute-discard", "COMMUNITIES", "duplicate");
     lab.assert_bird_unharmed();
 }
 
@@ -302,6 +324,10 @@ fn mp_reach_with_a_bad_next_hop_length_resets_the_session_with_3_9() {
         .attribute(0x80, 14, &v);
     lab.raw.send_update(&u).unwrap();
     lab.assert_reset_with(3, 9);
-    lab.assert_logged(&["message from peer rejected", "MP_REACH_NLRI"]);
+    lab.assert_logged(&[
+        "message from peer rejected",
+        "MP_REACH_NLRI: next-hop length 5",
+        "Optional Attribute Error",
+    ]);
     lab.assert_bird_unharmed();
 }
