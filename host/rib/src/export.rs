@@ -4,7 +4,7 @@
 //! against the group's Adj-RIB-Out and encodes the difference once for
 //! every member.
 
-use std::collections::HashMap;
+use crate::attrs::Map;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -16,7 +16,7 @@ use bgplet_wire::{AfiSafi, AsPath, NextHop, Nlri, Prefix, encode_withdrawals};
 use bytes::Bytes;
 
 use crate::attrs::AttrSet;
-use crate::group::{GroupKey, OutEntry};
+use crate::group::{GroupKey, OutEntries, OutEntry};
 use crate::rib::{Dirty, Outbox, Rib, SourceId, Src};
 use crate::select::Change;
 use crate::words::{Table, apply_edit, encode_route, next_hop, normalize};
@@ -41,24 +41,44 @@ struct Row {
 type Batch = (Arc<AttrSet>, AfiSafi, Option<SourceId>, Vec<Nlri>);
 
 /// Sent attribute sets by (path attributes, source, family, edits).
-type SentCache = HashMap<
-    (*const AttrSet, SourceId, AfiSafi, Vec<Edit>),
-    Option<Arc<AttrSet>>,
->;
+type SentCache =
+    Map<(*const AttrSet, SourceId, AfiSafi, Vec<Edit>), Option<Arc<AttrSet>>>;
+
+/// Withdrawals of one family, hidden from one member (the source of
+/// the withdrawn path, which never had it) or from none.
+type Withdrawals = (AfiSafi, Option<SourceId>, Vec<Nlri>);
 
 /// The difference for one group, waiting to be encoded.
 #[derive(Default)]
 struct Diff {
-    withdraw: Vec<(AfiSafi, Vec<Nlri>)>,
+    withdraw: Vec<Withdrawals>,
     announce: Vec<Batch>,
-    index: HashMap<(*const AttrSet, AfiSafi, Option<SourceId>), usize>,
+    index: Map<(*const AttrSet, AfiSafi, Option<SourceId>), usize>,
+    /// Withdrawals for one member only: it had an earlier path under a
+    /// path id that now carries a path it is the source of.
+    back: Vec<(SourceId, AfiSafi, Vec<Nlri>)>,
 }
 
 impl Diff {
-    fn withdraw(&mut self, family: AfiSafi, nlri: Nlri) {
-        match self.withdraw.iter_mut().find(|(f, _)| *f == family) {
-            Some((_, list)) => list.push(nlri),
-            None => self.withdraw.push((family, vec![nlri])),
+    fn withdraw(&mut self, family: AfiSafi, hide: Option<SourceId>, n: Nlri) {
+        match self
+            .withdraw
+            .iter_mut()
+            .find(|(f, h, _)| *f == family && *h == hide)
+        {
+            Some((_, _, list)) => list.push(n),
+            None => self.withdraw.push((family, hide, vec![n])),
+        }
+    }
+
+    fn withdraw_back(&mut self, member: SourceId, family: AfiSafi, n: Nlri) {
+        match self
+            .back
+            .iter_mut()
+            .find(|(m, f, _)| *m == member && *f == family)
+        {
+            Some((_, _, list)) => list.push(n),
+            None => self.back.push((member, family, vec![n])),
         }
     }
 
@@ -175,8 +195,10 @@ impl<P: Policy> Rib<P> {
             self.call_export(gid, &table, &words, rows.len())
         };
         // Sent attribute sets for equal inputs are computed once.
-        let mut cache: SentCache = HashMap::new();
-        let mut fresh: HashMap<Prefix, Vec<OutEntry>> = HashMap::new();
+        let mut cache: SentCache = Map::default();
+        // New entries in chunk order (rows are generated prefix by
+        // prefix), so no map is needed to regroup them.
+        let mut fresh: Vec<(Prefix, OutEntry)> = Vec::with_capacity(rows.len());
         for (row, verdict) in rows.iter().zip(verdicts) {
             let edits = match verdict {
                 Verdict::Reject => continue,
@@ -206,43 +228,54 @@ impl<P: Policy> Rib<P> {
                 }
             };
             if let Some(attrs) = sent {
-                fresh.entry(row.prefix).or_default().push(OutEntry {
-                    path_id: row.out_id,
-                    source: row.source,
-                    attrs,
-                });
+                fresh.push((
+                    row.prefix,
+                    OutEntry {
+                        path_id: row.out_id,
+                        source: row.source,
+                        attrs,
+                    },
+                ));
             }
         }
         let Some(g) = self.groups.get_mut(&gid) else {
             return;
         };
         let mut released = 0;
+        let mut fresh = fresh.into_iter().peekable();
         for prefix in chunk {
             let family = prefix.family();
             if !key.families.contains(family) {
                 continue;
             }
-            let new = fresh.remove(prefix).unwrap_or_default();
+            let mut new = OutEntries::new();
+            while let Some((_, e)) = fresh.next_if(|(p, _)| p == prefix) {
+                new.push(e);
+            }
             let old = g.out.remove(prefix).unwrap_or_default();
             for e in &new {
-                let unchanged = old.iter().any(|o| {
-                    o.path_id == e.path_id
-                        && o.source == e.source
-                        && Arc::ptr_eq(&o.attrs, &e.attrs)
+                let before = old.iter().find(|o| o.path_id == e.path_id);
+                let unchanged = before.is_some_and(|o| {
+                    o.source == e.source && Arc::ptr_eq(&o.attrs, &e.attrs)
                 });
-                if !unchanged {
-                    let member =
-                        g.members.contains(&e.source).then_some(e.source);
-                    let nlri = Nlri::with_path_id(e.path_id, *prefix);
-                    diff.announce(&e.attrs, family, member, nlri);
+                if unchanged {
+                    continue;
+                }
+                let member = g.members.contains(&e.source).then_some(e.source);
+                let nlri = Nlri::with_path_id(e.path_id, *prefix);
+                diff.announce(&e.attrs, family, member, nlri);
+                if let Some(m) = member
+                    && before.is_some_and(|o| o.source != m)
+                {
+                    diff.withdraw_back(m, family, nlri);
                 }
             }
             for o in &old {
                 if !new.iter().any(|e| e.path_id == o.path_id) {
-                    diff.withdraw(
-                        family,
-                        Nlri::with_path_id(o.path_id, *prefix),
-                    );
+                    let hide =
+                        g.members.contains(&o.source).then_some(o.source);
+                    let nlri = Nlri::with_path_id(o.path_id, *prefix);
+                    diff.withdraw(family, hide, nlri);
                 }
             }
             released += old.len();
@@ -281,10 +314,10 @@ impl<P: Policy> Rib<P> {
     }
 
     /// Encodes a group's difference once and hands it to every member.
-    /// A path whose source is a member goes to every other member, and
-    /// that member gets a withdrawal in its place (BIRD never returns a
-    /// route to the session it came from; withdrawing a path the peer
-    /// never had is harmless).
+    /// A path whose source is a member goes to every other member only
+    /// (BIRD never returns a route to the session it came from); that
+    /// member is sent a withdrawal instead when it had held an earlier
+    /// path under the same path id.
     fn send_diff(&mut self, gid: u32, diff: Diff, out: &mut Outbox) {
         let Some(g) = self.groups.get(&gid) else {
             return;
@@ -295,9 +328,9 @@ impl<P: Policy> Rib<P> {
         let members = g.members.clone();
         let ctx = g.key.ctx;
         let mut shared: Vec<Bytes> = Vec::new();
-        for (family, nlri) in &diff.withdraw {
-            if encode_withdrawals(*family, nlri, &ctx, &mut shared).is_err() {
-                self.encode_errors += 1;
+        for (family, hide, nlri) in &diff.withdraw {
+            if hide.is_none() {
+                self.encode_withdraw(*family, nlri, &ctx, &mut shared);
             }
         }
         for (attrs, family, member, nlri) in &diff.announce {
@@ -308,19 +341,46 @@ impl<P: Policy> Rib<P> {
         for &m in &members {
             out.send(m, &shared);
         }
-        for (attrs, family, member, nlri) in &diff.announce {
-            let Some(source) = *member else {
+        let others =
+            |hide: SourceId| members.iter().filter(move |&&m| m != hide);
+        for (family, hide, nlri) in &diff.withdraw {
+            let Some(hide) = *hide else { continue };
+            if others(hide).next().is_none() {
                 continue;
-            };
+            }
+            let mut bytes = Vec::new();
+            self.encode_withdraw(*family, nlri, &ctx, &mut bytes);
+            for &m in others(hide) {
+                out.send(m, &bytes);
+            }
+        }
+        for (attrs, family, member, nlri) in &diff.announce {
+            let Some(hide) = *member else { continue };
+            if others(hide).next().is_none() {
+                continue;
+            }
             let mut bytes = Vec::new();
             self.encode_announce(attrs, *family, nlri, &ctx, &mut bytes);
-            let mut back = Vec::new();
-            if encode_withdrawals(*family, nlri, &ctx, &mut back).is_err() {
-                self.encode_errors += 1;
+            for &m in others(hide) {
+                out.send(m, &bytes);
             }
-            for &m in &members {
-                out.send(m, if m == source { &back } else { &bytes });
-            }
+        }
+        for (m, family, nlri) in &diff.back {
+            let mut bytes = Vec::new();
+            self.encode_withdraw(*family, nlri, &ctx, &mut bytes);
+            out.send(*m, &bytes);
+        }
+    }
+
+    fn encode_withdraw(
+        &mut self,
+        family: AfiSafi,
+        nlri: &[Nlri],
+        ctx: &bgplet_wire::SessionContext,
+        out: &mut Vec<Bytes>,
+    ) {
+        if encode_withdrawals(family, nlri, ctx, out).is_err() {
+            self.encode_errors += 1;
         }
     }
 }

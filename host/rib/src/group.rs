@@ -8,7 +8,7 @@
 //! with another source address gets bytes of its own rather than a
 //! per-member rewrite of the next hop.
 
-use std::collections::HashMap;
+use crate::attrs::Map;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
@@ -18,6 +18,7 @@ use bgplet_wire::{
     RouteRefreshSubtype, SessionContext, Update, encode_announcements,
 };
 use bytes::Bytes;
+use smallvec::SmallVec;
 
 use crate::attrs::AttrSet;
 use crate::config::PeerConfig;
@@ -76,6 +77,9 @@ pub(crate) struct OutEntry {
     pub attrs: Arc<AttrSet>,
 }
 
+/// The paths advertised for one prefix (one unless ADD-PATH).
+pub(crate) type OutEntries = SmallVec<[OutEntry; 1]>;
+
 /// An update group.
 pub(crate) struct Group {
     pub key: GroupKey,
@@ -84,7 +88,7 @@ pub(crate) struct Group {
     pub info: PeerInfo,
     pub members: Vec<SourceId>,
     /// The Adj-RIB-Out.
-    pub out: HashMap<Prefix, Vec<OutEntry>>,
+    pub out: Map<Prefix, OutEntries>,
 }
 
 impl<P: Policy> Rib<P> {
@@ -117,7 +121,7 @@ impl<P: Policy> Rib<P> {
                 key: key.clone(),
                 info,
                 members: Vec::new(),
-                out: HashMap::new(),
+                out: Map::default(),
             },
         );
         self.group_ids.insert(key, gid);
@@ -141,7 +145,7 @@ impl<P: Policy> Rib<P> {
             && let Some(g) = self.groups.remove(&gid)
         {
             self.interner
-                .released(g.out.values().map(Vec::len).sum::<usize>());
+                .released(g.out.values().map(|e| e.len()).sum::<usize>());
             self.group_ids.remove(&g.key);
         }
     }
@@ -158,8 +162,7 @@ impl<P: Policy> Rib<P> {
             return Vec::new();
         };
         let mut order: Vec<(Arc<AttrSet>, AfiSafi, Vec<Nlri>)> = Vec::new();
-        let mut index: HashMap<(*const AttrSet, AfiSafi), usize> =
-            HashMap::new();
+        let mut index: Map<(*const AttrSet, AfiSafi), usize> = Map::default();
         for (prefix, entries) in &g.out {
             let family = prefix.family();
             if only.is_some_and(|f| f != family) {

@@ -1,7 +1,7 @@
 //! Stage 1: received UPDATEs and local routes through the safety checks
 //! and the import hook into the Adj-RIB-In and the Loc-RIB.
 
-use std::collections::HashMap;
+use crate::attrs::Map;
 use std::sync::Arc;
 
 use bgplet_plugin_abi::{
@@ -211,7 +211,7 @@ impl<P: Policy> Rib<P> {
         routes: Vec<LocalRoute>,
         dirty: &mut Dirty,
     ) {
-        let mut batches: HashMap<Arc<AttrSet>, Vec<Row>> = HashMap::new();
+        let mut batches: Map<Arc<AttrSet>, Vec<Row>> = Map::default();
         for r in routes {
             let set = self.interner.intern(local_attrs(&r));
             let mut flags = SourceFlags::LOCAL;
@@ -235,8 +235,8 @@ impl<P: Policy> Rib<P> {
             return;
         };
         let flags = peer.flags;
-        let mut batches: HashMap<*const AttrSet, (Arc<AttrSet>, Vec<Row>)> =
-            HashMap::new();
+        let mut batches: Map<*const AttrSet, (Arc<AttrSet>, Vec<Row>)> =
+            Map::default();
         for ((prefix, path_id), p) in &peer.adj_in {
             batches
                 .entry(Arc::as_ptr(&p.raw))

@@ -8,6 +8,7 @@ use bgplet_plugin_abi::{
     KernelAction, Policy, PolicyError, RouteAction, validate_kernel,
 };
 use bgplet_wire::Prefix;
+use smallvec::SmallVec;
 
 use crate::rib::{Outbox, Rib};
 use crate::select::Change;
@@ -44,11 +45,14 @@ pub struct KernelChange {
     pub metric: u32,
 }
 
+/// ECMP next hops, inline up to two.
+type Hops = SmallVec<[IpAddr; 2]>;
+
 /// What is programmed for a prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct FibRoute {
     pub action: KernelOp,
-    pub next_hops: Vec<IpAddr>,
+    pub next_hops: Hops,
     pub metric: u32,
 }
 
@@ -74,7 +78,7 @@ impl<P: Policy> Rib<P> {
         let mut table = Table::default();
         let mut words = Vec::new();
         // The prefixes asked about, with their ECMP next hops.
-        let mut asked: Vec<(Prefix, Vec<IpAddr>)> = Vec::new();
+        let mut asked: Vec<(Prefix, Hops)> = Vec::new();
         let mut gone: Vec<Prefix> = Vec::new();
         for prefix in chunk {
             let best = self
@@ -87,7 +91,7 @@ impl<P: Policy> Rib<P> {
             };
             let set = table.index(&best.attrs);
             encode_route(set, prefix, best.flags, best.path_id, &mut words);
-            let mut hops: Vec<IpAddr> = Vec::new();
+            let mut hops = Hops::new();
             let members = std::iter::once(best)
                 .chain(dest.cands.iter().filter(|c| c.multipath && !c.best));
             for c in members {
@@ -130,7 +134,7 @@ impl<P: Policy> Rib<P> {
                 RouteAction::Skip => None,
                 RouteAction::Blackhole => Some(FibRoute {
                     action: KernelOp::Blackhole,
-                    next_hops: Vec::new(),
+                    next_hops: Hops::new(),
                     metric,
                 }),
                 // A route without a next hop (a local one) cannot be
@@ -169,7 +173,7 @@ impl<P: Policy> Rib<P> {
             Some(r) => KernelChange {
                 prefix,
                 action: r.action,
-                next_hops: r.next_hops.clone(),
+                next_hops: r.next_hops.to_vec(),
                 metric: r.metric,
             },
             None => KernelChange {

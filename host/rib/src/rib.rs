@@ -4,13 +4,14 @@
 //! the later stages once over all of them, so that every hook is called
 //! per batch.
 
-use std::collections::{HashMap, HashSet};
+use crate::attrs::{Map, Set};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 use bgplet_plugin_abi::{PeerInfo, PeerKind, Policy, PolicyError, SourceFlags};
 use bgplet_wire::{AfiSafi, FamilySet, Prefix};
 use bytes::Bytes;
+use smallvec::SmallVec;
 
 use crate::attrs::{AttrSet, Interner};
 use crate::config::{LocalRoute, PeerConfig, RibConfig, RouteUpdate};
@@ -72,7 +73,7 @@ pub(crate) struct Peer {
     pub name: Arc<str>,
     pub info: PeerInfo,
     pub flags: SourceFlags,
-    pub adj_in: HashMap<(Prefix, u32), InPath>,
+    pub adj_in: Map<(Prefix, u32), InPath>,
     pub accepted: u64,
     pub group: u32,
     pub safety: SafetyCounters,
@@ -100,7 +101,7 @@ pub(crate) type Chosen = (SourceId, u32, Arc<AttrSet>);
 /// A prefix of the Loc-RIB.
 #[derive(Default)]
 pub(crate) struct Dest {
-    pub cands: Vec<Cand>,
+    pub cands: SmallVec<[Cand; 1]>,
     /// The best path at the last selection.
     pub best: Option<Chosen>,
     /// The other multipath members at the last selection.
@@ -110,7 +111,7 @@ pub(crate) struct Dest {
 /// Prefixes changed by one input, in first-change order.
 #[derive(Default)]
 pub(crate) struct Dirty {
-    seen: HashSet<Prefix>,
+    seen: Set<Prefix>,
     pub list: Vec<Prefix>,
 }
 
@@ -126,7 +127,7 @@ impl Dirty {
 #[derive(Default)]
 pub(crate) struct Outbox {
     sends: Vec<(SourceId, Vec<Bytes>)>,
-    index: HashMap<SourceId, usize>,
+    index: Map<SourceId, usize>,
     pub kernel: Vec<KernelChange>,
 }
 
@@ -148,16 +149,16 @@ pub struct Rib<P> {
     pub(crate) cfg: RibConfig,
     pub(crate) policy: P,
     pub(crate) interner: Interner,
-    pub(crate) peers: HashMap<SourceId, Peer>,
-    pub(crate) by_name: HashMap<String, SourceId>,
+    pub(crate) peers: Map<SourceId, Peer>,
+    pub(crate) by_name: Map<String, SourceId>,
     pub(crate) next_source: SourceId,
-    pub(crate) loc: HashMap<Prefix, Dest>,
-    pub(crate) local: HashMap<Prefix, LocalRoute>,
+    pub(crate) loc: Map<Prefix, Dest>,
+    pub(crate) local: Map<Prefix, LocalRoute>,
     pub(crate) local_info: PeerInfo,
-    pub(crate) groups: HashMap<u32, Group>,
-    pub(crate) group_ids: HashMap<GroupKey, u32>,
+    pub(crate) groups: Map<u32, Group>,
+    pub(crate) group_ids: Map<GroupKey, u32>,
     pub(crate) next_group: u32,
-    pub(crate) fib: HashMap<Prefix, FibRoute>,
+    pub(crate) fib: Map<Prefix, FibRoute>,
     /// Every address a received next hop must not be.
     pub(crate) own: Vec<IpAddr>,
     pub(crate) safety: SafetyCounters,
@@ -183,16 +184,16 @@ impl<P: Policy> Rib<P> {
             cfg,
             policy,
             interner: Interner::default(),
-            peers: HashMap::new(),
-            by_name: HashMap::new(),
+            peers: Map::default(),
+            by_name: Map::default(),
             next_source: 1,
-            loc: HashMap::new(),
-            local: HashMap::new(),
+            loc: Map::default(),
+            local: Map::default(),
             local_info,
-            groups: HashMap::new(),
-            group_ids: HashMap::new(),
+            groups: Map::default(),
+            group_ids: Map::default(),
             next_group: 0,
-            fib: HashMap::new(),
+            fib: Map::default(),
             own,
             safety: SafetyCounters::default(),
             policy_errors: PolicyErrors::default(),
@@ -242,7 +243,7 @@ impl<P: Policy> Rib<P> {
             name: Arc::from(cfg.name.as_str()),
             info: peer_info(&cfg),
             flags,
-            adj_in: HashMap::new(),
+            adj_in: Map::default(),
             accepted: 0,
             group: gid,
             safety: SafetyCounters::default(),
@@ -356,7 +357,7 @@ impl<P: Policy> Rib<P> {
     /// source (preference 200 in selection).
     pub fn set_local(&mut self, routes: Vec<LocalRoute>) -> Vec<Output> {
         let mut dirty = Dirty::default();
-        let mut fresh: HashMap<Prefix, LocalRoute> = HashMap::new();
+        let mut fresh: Map<Prefix, LocalRoute> = Map::default();
         for r in routes {
             fresh.insert(r.prefix, r);
         }

@@ -170,7 +170,7 @@ impl<P: Policy> Rib<P> {
 /// keys"; defaults per RFC 4271 9.1.2 and RFC 4456 9).
 fn key_of(
     c: &Cand,
-    peers: &std::collections::HashMap<u32, crate::rib::Peer>,
+    peers: &crate::attrs::Map<u32, crate::rib::Peer>,
     cfg: &crate::config::RibConfig,
 ) -> SelectionKey {
     let a = &c.attrs.attrs;

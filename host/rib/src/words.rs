@@ -6,7 +6,7 @@
 //! ABI crate's parser. Edits are applied to the wire types for the same
 //! reason.
 
-use std::collections::HashMap;
+use crate::attrs::Map;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -125,7 +125,7 @@ pub(crate) fn encode_route(
 pub(crate) struct Table {
     pub words: Vec<u32>,
     pub sets: Vec<Arc<AttrSet>>,
-    index: HashMap<*const AttrSet, u32>,
+    index: Map<*const AttrSet, u32>,
 }
 
 impl Table {

@@ -556,3 +556,37 @@ fn unknown_sessions_and_duplicate_names_are_refused() {
     assert!(rib.route_refresh("nobody", AfiSafi::IPV4_UNICAST).is_err());
     let _ = FamilySet::EMPTY;
 }
+
+#[test]
+fn a_group_member_never_gets_its_own_path_back() {
+    let mut rib = rib();
+    let a = peer("a", "192.0.2.1", 65001);
+    let b = peer("b", "192.0.2.2", 65001);
+    rib.peer_up(a.clone()).unwrap();
+    rib.peer_up(b.clone()).unwrap();
+    let out = rib
+        .update(
+            "a",
+            announce("192.0.2.1", &["10.9.0.0/16"], attrs(&[65001, 65005])),
+        )
+        .unwrap();
+    assert!(messages(&out, "a").is_empty(), "nothing back to the source");
+    assert_eq!(announced(&out, &b).len(), 1);
+    // b's shorter path wins: a gets it, b loses a's path.
+    let out = rib
+        .update(
+            "b",
+            announce("192.0.2.2", &["10.9.0.0/16"], attrs(&[65001])),
+        )
+        .unwrap();
+    assert_eq!(announced(&out, &a).len(), 1);
+    assert!(announced(&out, &b).is_empty());
+    assert_eq!(withdrawn(&out, &b).len(), 1);
+    assert!(withdrawn(&out, &a).is_empty());
+    // b withdraws: a's path is best again; a loses b's path, b gets a's.
+    let out = rib.update("b", withdraw(&["10.9.0.0/16"])).unwrap();
+    assert_eq!(withdrawn(&out, &a).len(), 1);
+    assert_eq!(announced(&out, &b).len(), 1);
+    assert_eq!(rib.advertised("a").unwrap().len(), 0);
+    assert_eq!(rib.advertised("b").unwrap().len(), 1);
+}
