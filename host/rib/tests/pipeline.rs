@@ -590,3 +590,111 @@ fn a_group_member_never_gets_its_own_path_back() {
     assert_eq!(rib.advertised("a").unwrap().len(), 0);
     assert_eq!(rib.advertised("b").unwrap().len(), 1);
 }
+
+#[test]
+fn next_hop_modes_and_the_next_hop_self_edit_choose_the_address() {
+    let mut rib = rib();
+    let mut keep = peer("keep", "198.51.100.1", 65009);
+    keep.next_hop_mode = bgplet_rib::NextHopMode::Keep;
+    let mut selfy = peer("self", "10.0.0.3", LOCAL_AS);
+    selfy.next_hop_mode = bgplet_rib::NextHopMode::SelfAddr;
+    selfy.local_v4 = Some(Ipv4Addr::new(10, 0, 0, 11));
+    let auto = peer("auto", "10.0.0.4", LOCAL_AS);
+    for p in [&keep, &selfy, &auto] {
+        rib.peer_up(p.clone()).unwrap();
+    }
+    rib.peer_up(peer("tor", "192.0.2.1", 65001)).unwrap();
+    let out = rib
+        .update(
+            "tor",
+            announce("192.0.2.1", &["10.9.0.0/16"], attrs(&[65001])),
+        )
+        .unwrap();
+    let nh = |cfg| announced(&out, cfg)[0].2;
+    assert_eq!(nh(&keep), NextHop::V4(Ipv4Addr::new(192, 0, 2, 1)));
+    assert_eq!(nh(&selfy), NextHop::V4(Ipv4Addr::new(10, 0, 0, 11)));
+    assert_eq!(nh(&auto), NextHop::V4(Ipv4Addr::new(192, 0, 2, 1)));
+
+    let policy = TestPolicy {
+        export_edits: vec![Edit::NextHopSelf],
+        ..TestPolicy::default()
+    };
+    let mut rib = Rib::new(rib_config(), policy);
+    rib.peer_up(auto.clone()).unwrap();
+    rib.peer_up(peer("tor", "192.0.2.1", 65001)).unwrap();
+    let out = rib
+        .update(
+            "tor",
+            announce("192.0.2.1", &["10.9.0.0/16"], attrs(&[65001])),
+        )
+        .unwrap();
+    assert_eq!(
+        announced(&out, &auto)[0].2,
+        NextHop::V4(Ipv4Addr::new(10, 0, 0, 1))
+    );
+}
+
+#[test]
+fn ipv6_routes_travel_in_mp_reach_with_our_ipv6_address() {
+    let mut rib = rib();
+    let ext = peer("ext", "198.51.100.1", 65009);
+    rib.peer_up(ext.clone()).unwrap();
+    rib.peer_up(peer("tor", "192.0.2.1", 65001)).unwrap();
+    let out = rib
+        .update(
+            "tor",
+            announce("2001:db8:ff::1", &["2001:db8:1::/48"], attrs(&[65001])),
+        )
+        .unwrap();
+    let got = announced(&out, &ext);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].0.prefix, pfx("2001:db8:1::/48"));
+    assert_eq!(
+        got[0].2,
+        NextHop::V6 {
+            global: "2001:db8::1".parse().unwrap(),
+            link_local: None
+        }
+    );
+    let k = kernel(&out);
+    assert_eq!(
+        k[0].next_hops,
+        vec!["2001:db8:ff::1".parse::<std::net::IpAddr>().unwrap()]
+    );
+    let out = rib.update("tor", withdraw(&["2001:db8:1::/48"])).unwrap();
+    assert_eq!(withdrawn(&out, &ext)[0].prefix, pfx("2001:db8:1::/48"));
+}
+
+#[test]
+fn local_pref_from_an_external_peer_is_ignored() {
+    let mut rib = rib();
+    rib.peer_up(peer("tor", "192.0.2.1", 65001)).unwrap();
+    let mut a = attrs(&[65001]);
+    a.local_pref = Some(999);
+    rib.update("tor", announce("192.0.2.1", &["10.9.0.0/16"], a))
+        .unwrap();
+    let view = rib.route(&pfx("10.9.0.0/16")).unwrap();
+    assert_eq!(view.paths[0].attrs.attrs.local_pref, None);
+}
+
+#[test]
+fn a_failing_export_hook_sends_nothing_and_is_counted() {
+    let mut rib = rib();
+    let m = peer("m", "10.0.0.2", LOCAL_AS);
+    rib.peer_up(m.clone()).unwrap();
+    rib.peer_up(peer("tor", "192.0.2.1", 65001)).unwrap();
+    rib.policy_mut().fail_export = true;
+    let out = rib
+        .update(
+            "tor",
+            announce("192.0.2.1", &["10.9.0.0/16"], attrs(&[65001])),
+        )
+        .unwrap();
+    assert!(announced(&out, &m).is_empty());
+    assert!(rib.route(&pfx("10.9.0.0/16")).is_some());
+    assert!(rib.stats().policy_errors.export >= 1);
+    // Once the plugin is fixed, re-evaluation sends what was held back.
+    rib.policy_mut().fail_export = false;
+    let out = rib.reevaluate();
+    assert_eq!(announced(&out, &m).len(), 1);
+}

@@ -35,6 +35,8 @@ pub struct TestPolicy {
     pub export_edits: Vec<Edit>,
     /// Every hook fails.
     pub broken: bool,
+    /// The export hook fails.
+    pub fail_export: bool,
     /// Calls per hook: import, select, export, kernel.
     pub calls: [u64; 4],
 }
@@ -111,7 +113,7 @@ impl Policy for TestPolicy {
         _raw: &dyn RawAttributes,
     ) -> Result<FilterResult, PolicyError> {
         self.calls[2] += 1;
-        if self.broken {
+        if self.broken || self.fail_export {
             return Err(PolicyError::Trap("broken".into()));
         }
         let table = bgplet_plugin_abi::AttrTable::parse(attrs)
