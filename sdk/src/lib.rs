@@ -60,9 +60,10 @@ pub mod wasm;
 pub use bgplet_plugin_abi as abi;
 pub use bgplet_plugin_abi::context;
 pub use bgplet_plugin_abi::{
-    AttrSet, AttrView, Edit, FilterResult, KernelAction, NextHopMode, Origin,
-    PeerInfo, PeerKind, Policy, PolicyContext, Route, RouteAction, Segment,
-    SegmentKind, Selection, SelectionKey, SourceFlags, Verdict,
+    AttrSet, AttrView, Edit, FilterResult, KernelAction, NextHopMode,
+    NoRawAttributes, Origin, PeerInfo, PeerKind, Policy, PolicyContext,
+    PolicyError, RawAttributes, Route, RouteAction, Segment, SegmentKind,
+    Selection, SelectionKey, SourceFlags, Verdict,
 };
 pub use hooks::{
     ExportPolicy, Exported, Hook, HookTable, ImportPolicy, KernelPolicy,
