@@ -57,7 +57,7 @@ fn package_of(tool: &str) -> &'static str {
         "gobgpd" | "gobgp" => "gobgpd",
         "zebra" | "bgpd" | "vtysh" => "frr",
         "exabgp" => "exabgp",
-        "ip" => "iproute2",
+        "ip" | "ss" => "iproute2",
         _ => "unknown",
     }
 }
