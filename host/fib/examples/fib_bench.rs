@@ -28,6 +28,20 @@ fn count(ns: &Netns) -> usize {
     ns.ip("-4 route show table main proto bird").lines().count()
 }
 
+/// User plus system CPU of a task (`/proc/<path>/stat`), in seconds; the
+/// kernel's route insertion runs in the sender's syscalls, so it counts.
+fn cpu(path: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{path}/stat"))
+        .unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are
+    // the 12th and 13th of them, in clock ticks (100 Hz).
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks: u64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0)
+        + f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
+    ticks as f64 / 100.0
+}
+
 fn rate(n: u32, d: Duration) -> f64 {
     f64::from(n) / d.as_secs_f64()
 }
@@ -37,10 +51,10 @@ fn bench_fib(
     batch_size: usize,
     in_flight: usize,
     watch: bool,
-) -> (Duration, Duration) {
+) -> (Duration, Duration, f64) {
     let ns = Netns::new();
     ns.veth("10.0.0.1/24");
-    let (add, del) = ns.run(|| async {
+    let (add, del, add_cpu) = ns.run(|| async {
         let config = FibConfig {
             batch_size,
             in_flight,
@@ -62,9 +76,11 @@ fn bench_fib(
             .map(|i| FibChange::Remove((IpAddr::V4(dst(i)), 32)))
             .collect();
         let start = Instant::now();
+        let cpu0 = cpu("thread-self");
         let mut fib = Fib::new(config).await.unwrap();
         let report = fib.apply(routes).await;
         let add = start.elapsed();
+        let add_cpu = cpu("thread-self") - cpu0;
         assert!(report.failures.is_empty(), "{:?}", &report.failures[..1]);
         assert_eq!(report.installed, n as usize);
         assert_eq!(count(&ns), n as usize);
@@ -72,13 +88,13 @@ fn bench_fib(
         let report = fib.apply(removals).await;
         let del = start.elapsed();
         assert_eq!(report.removed, n as usize);
-        (add, del)
+        (add, del, add_cpu)
     });
     assert_eq!(count(&ns), 0);
-    (add, del)
+    (add, del, add_cpu)
 }
 
-fn bench_ip_batch(n: u32) -> Duration {
+fn bench_ip_batch(n: u32) -> (Duration, f64) {
     let ns = Netns::new();
     ns.veth("10.0.0.1/24");
     let mut script = String::new();
@@ -89,14 +105,22 @@ fn bench_ip_batch(n: u32) -> Duration {
     let path = format!("/tmp/{}.batch", ns.name);
     std::fs::write(&path, script).unwrap();
     let start = Instant::now();
-    ns.ip(&format!("-batch {path}"));
+    // bash's `times` reports the child's CPU: "user sys" on line 2.
+    let script = format!("ip -n {} -batch {path} && times", ns.name);
+    let out = common::run("bash", &["-c", &script]);
     let took = start.elapsed();
     std::fs::remove_file(&path).unwrap();
     assert_eq!(count(&ns), n as usize);
-    took
+    let secs = |t: &str| -> f64 {
+        let (m, s) = t.trim_end_matches('s').split_once('m').unwrap();
+        m.parse::<f64>().unwrap() * 60.0 + s.parse::<f64>().unwrap()
+    };
+    let line = out.lines().nth(1).unwrap_or("0m0s 0m0s");
+    let used: f64 = line.split_whitespace().map(secs).sum();
+    (took, used)
 }
 
-fn bench_bird(n: u32) -> Option<Duration> {
+fn bench_bird(n: u32) -> Option<(Duration, f64)> {
     let ns = Netns::new();
     ns.veth("10.0.0.1/24");
     let mut conf = String::from(
@@ -124,7 +148,8 @@ fn bench_bird(n: u32) -> Option<Duration> {
     while start.elapsed() < Duration::from_secs(600) {
         std::thread::sleep(Duration::from_millis(250));
         if count(&ns) >= n as usize {
-            took = Some(start.elapsed());
+            // `ip netns exec` execs bird in place: same pid.
+            took = Some((start.elapsed(), cpu(&bird.id().to_string())));
             break;
         }
     }
@@ -148,27 +173,30 @@ fn main() {
         (128, 4, false),
     ];
     for (batch, flight, watch) in shapes {
-        let (add, del) = bench_fib(n, batch, flight, watch);
+        let (add, del, used) = bench_fib(n, batch, flight, watch);
         let w = if watch { "watch" } else { "quiet" };
         println!(
-            "bgplet-fib batch {batch:>3} x {flight} {w}: add {:>8.0} routes/s ({:.2} s), delete {:>8.0} routes/s",
+            "bgplet-fib batch {batch:>3} x {flight} {w}: add {:>7.0} routes/s ({:.2} s wall, {:.2} s cpu), delete {:>7.0} routes/s",
             rate(n, add),
             add.as_secs_f64(),
+            used,
             rate(n, del),
         );
     }
-    let took = bench_ip_batch(n);
+    let (took, used) = bench_ip_batch(n);
     println!(
-        "ip -batch:                           add {:>8.0} routes/s ({:.2} s)",
+        "ip -batch:                        add {:>7.0} routes/s ({:.2} s wall, {:.2} s cpu)",
         rate(n, took),
-        took.as_secs_f64()
+        took.as_secs_f64(),
+        used
     );
     if bird {
         match bench_bird(n) {
-            Some(took) => println!(
-                "bird 2 kernel protocol (from start): add {:>8.0} routes/s ({:.2} s)",
+            Some((took, used)) => println!(
+                "bird 2 kernel protocol, from start: add {:>7.0} routes/s ({:.2} s wall, {:.2} s cpu incl. config parse)",
                 rate(n, took),
-                took.as_secs_f64()
+                took.as_secs_f64(),
+                used
             ),
             None => println!("bird 2: did not reach {n} routes"),
         }
