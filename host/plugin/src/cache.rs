@@ -41,8 +41,11 @@ pub enum ArtifactSource {
     Disk,
 }
 
+/// Components by wasm sha256, and the load order for eviction.
+type InMemory = (HashMap<[u8; 32], Component>, Vec<[u8; 32]>);
+
 pub(crate) struct ArtifactCache {
-    mem: Mutex<(HashMap<[u8; 32], Component>, Vec<[u8; 32]>)>,
+    mem: Mutex<InMemory>,
     dir: Option<PathBuf>,
     engine_hash: String,
 }
@@ -53,12 +56,11 @@ impl ArtifactCache {
         engine.precompile_compatibility_hash().hash(&mut h);
         let digest = h.0.finalize();
         let engine_hash = hex(&digest[..8]);
-        if let Some(d) = &dir {
-            if let Err(e) =
+        if let Some(d) = &dir
+            && let Err(e) =
                 fs::DirBuilder::new().recursive(true).mode(0o700).create(d)
-            {
-                tracing::warn!(dir = %d.display(), "artifact cache: {e}");
-            }
+        {
+            tracing::warn!(dir = %d.display(), "artifact cache: {e}");
         }
         Self {
             mem: Mutex::new((HashMap::new(), Vec::new())),
@@ -75,10 +77,10 @@ impl ArtifactCache {
         sha: &[u8; 32],
         wasm: &[u8],
     ) -> Result<(Component, ArtifactSource), wasmtime::Error> {
-        if let Ok(mem) = self.mem.lock() {
-            if let Some(c) = mem.0.get(sha) {
-                return Ok((c.clone(), ArtifactSource::Memory));
-            }
+        if let Ok(mem) = self.mem.lock()
+            && let Some(c) = mem.0.get(sha)
+        {
+            return Ok((c.clone(), ArtifactSource::Memory));
         }
         let path = self.path(sha);
         let from_disk = path.as_deref().and_then(|p| read_artifact(engine, p));
@@ -86,10 +88,10 @@ impl ArtifactCache {
             Some(c) => (c, ArtifactSource::Disk),
             None => {
                 let c = Component::new(engine, wasm)?;
-                if let Some(p) = &path {
-                    if let Err(e) = write_artifact(&c, p) {
-                        tracing::warn!(path = %p.display(), "artifact cache: {e}");
-                    }
+                if let Some(p) = &path
+                    && let Err(e) = write_artifact(&c, p)
+                {
+                    tracing::warn!(path = %p.display(), "artifact cache: {e}");
                 }
                 (c, ArtifactSource::Compiled)
             }

@@ -32,8 +32,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use arc_swap::ArcSwap;
 use bgplet_plugin_abi::{
-    AbiError, Edit, EditProgram, FilterResult, KEY_STRIDE, NextHopMode,
-    PeerInfo, PeerKind, Policy, PolicyError, ROUTE_STRIDE, RawAttributes,
+    AbiError, EditProgram, FilterResult, KEY_STRIDE, NextHopMode, PeerInfo,
+    PeerKind, Policy, PolicyError, ROUTE_STRIDE, RawAttributes,
     validate_kernel, validate_selection,
 };
 
@@ -243,10 +243,10 @@ impl PolicyChain {
     }
 
     fn peer(&mut self, info: &PeerInfo) -> types::Peer {
-        if let Some((cached, wit)) = &self.peer_cache {
-            if cached == info {
-                return wit.clone();
-            }
+        if let Some((cached, wit)) = &self.peer_cache
+            && cached == info
+        {
+            return wit.clone();
         }
         let wit = wit_peer(info);
         self.peer_cache = Some((info.clone(), wit.clone()));
@@ -280,7 +280,7 @@ impl PolicyChain {
                 })
             });
             let checked = answer.and_then(|a| {
-                check_filter(hook, n, &a).map_err(|e| {
+                check_filter(n, &a).map_err(|e| {
                     runner.fault(
                         hook,
                         Fault {
@@ -313,7 +313,7 @@ impl PolicyChain {
         routes: &[u32],
         raw: &dyn RawAttributes,
     ) -> Result<FilterResult, PolicyError> {
-        if routes.len() % ROUTE_STRIDE != 0 {
+        if !routes.len().is_multiple_of(ROUTE_STRIDE) {
             return Err(PolicyError::BadInput(AbiError::RouteStride {
                 len: routes.len(),
             }));
@@ -428,7 +428,7 @@ impl Policy for PolicyChain {
         routes: &[u32],
         raw: &dyn RawAttributes,
     ) -> Result<Vec<u32>, PolicyError> {
-        if routes.len() % ROUTE_STRIDE != 0 {
+        if !routes.len().is_multiple_of(ROUTE_STRIDE) {
             return Err(PolicyError::BadInput(AbiError::RouteStride {
                 len: routes.len(),
             }));
@@ -462,14 +462,9 @@ fn malformed(runner: &mut Runner, hook: Hook, e: &AbiError) -> Fault {
     )
 }
 
-/// The checks of `validate_filter_result` without unpacking: one verdict
-/// per route, each 0-2, a valid edit program; and no next-hop-self on
-/// import (docs/plugin-abi.md, "export only").
-fn check_filter(
-    hook: Hook,
-    n: usize,
-    a: &types::FilterResult,
-) -> Result<(), AbiError> {
+/// The checks of `validate_filter_result` without unpacking every
+/// verdict: one verdict per route, each 0-2, a valid edit program.
+fn check_filter(n: usize, a: &types::FilterResult) -> Result<(), AbiError> {
     if a.verdicts.len() != n {
         return Err(AbiError::VerdictCount {
             expected: n,
@@ -484,17 +479,7 @@ fn check_filter(
     if a.edits.is_empty() {
         return Ok(());
     }
-    let program = EditProgram::parse(&a.edits, &a.verdicts)?;
-    if hook == Hook::Import {
-        if let Some(op) = program.iter().find(|op| op.edit == Edit::NextHopSelf)
-        {
-            return Err(AbiError::Operand {
-                at: op.route as usize,
-                opcode: 8,
-                what: "next-hop-self on import",
-            });
-        }
-    }
+    EditProgram::parse(&a.edits, &a.verdicts)?;
     Ok(())
 }
 

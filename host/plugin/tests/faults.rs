@@ -2,6 +2,8 @@
 //! logged with plugin and hook, and the batch is answered by the
 //! previous generation or the host's default.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::time::{Duration, Instant};

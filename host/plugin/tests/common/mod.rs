@@ -1,7 +1,7 @@
 //! Shared by the host tests: building the fault plugins, batches, a
 //! raw-attribute source and a log capture.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
