@@ -621,3 +621,65 @@ fn list<T: ToString>(items: &Option<Vec<T>>) -> Vec<String> {
         .map(|v| v.iter().map(ToString::to_string).collect())
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+
+    fn peer_up(name: &str, address: Ipv4Addr) -> StoreEvent {
+        let (sender, _rx) = mpsc::unbounded_channel();
+        StoreEvent::PeerUp(Box::new(PeerUp {
+            name: name.into(),
+            address: address.into(),
+            local_address: Some(Ipv4Addr::new(10, 0, 0, 1).into()),
+            local_as: 64512,
+            negotiated: Negotiated {
+                peer_as: 65000,
+                peer_bgp_id: address,
+                hold_time: 90,
+                keepalive_time: 30,
+                four_octet_as: true,
+                families: vec![AfiSafi::IPV4_UNICAST],
+                add_path: Vec::new(),
+                route_refresh: true,
+                enhanced_route_refresh: false,
+                extended_message: false,
+                peer_graceful_restart: None,
+                ibgp: false,
+            },
+            ctx: SessionContext::default(),
+            sender,
+        }))
+    }
+
+    #[test]
+    fn first_update_of_a_peer_not_yet_in_set_peers_is_kept() {
+        let mut store = Store::new(NodeInfo::default());
+        let peer = Ipv4Addr::new(10, 0, 0, 2);
+        store.handle(peer_up("Global_10_0_0_2", peer));
+        let prefix =
+            Prefix::new(Ipv4Addr::new(10, 20, 0, 0).into(), 24).unwrap();
+        store.handle(StoreEvent::Update {
+            name: "Global_10_0_0_2".into(),
+            update: Box::new(UpdateIn {
+                withdrawn: Vec::new(),
+                announced: vec![(NextHop::V4(peer), vec![Nlri::new(prefix)])],
+                attributes: PathAttributes {
+                    origin: Some(Origin::Igp),
+                    as_path: Some(AsPath::sequence([65000])),
+                    ..PathAttributes::default()
+                },
+                end_of_rib: None,
+                errors: Vec::new(),
+                outcome: "clean",
+            }),
+        });
+        let routes = store.routes().routes;
+        assert_eq!(routes.len(), 1);
+        assert_eq!(routes[0].prefix, "10.20.0.0/24");
+        assert_eq!(routes[0].paths[0].peer_address, "10.0.0.2");
+    }
+}
