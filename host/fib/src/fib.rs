@@ -63,6 +63,11 @@ pub struct Fib {
     resync: bool,
     /// Reachability may have dropped: re-plan every desired route.
     recheck_all: bool,
+    /// Prefixes whose route of ours someone else deleted: re-plan them.
+    recheck: HashSet<Prefix>,
+    /// Deletes we sent whose notification has not been seen yet, by key,
+    /// so that only deletions by others trigger a re-install.
+    expected_dels: HashMap<(Prefix, u32), u32>,
 }
 
 impl Fib {
@@ -106,6 +111,8 @@ impl Fib {
             counters: FibCounters::default(),
             resync: false,
             recheck_all: false,
+            recheck: HashSet::new(),
+            expected_dels: HashMap::new(),
         }
     }
 
@@ -257,10 +264,14 @@ impl Fib {
             }
             self.recheck_all = true;
         }
+        let recheck = std::mem::take(&mut self.recheck);
         let prefixes: Vec<Prefix> = if std::mem::take(&mut self.recheck_all) {
             self.desired.keys().copied().collect()
         } else {
-            self.pending.keys().copied().collect()
+            let pending = self.pending.keys().copied();
+            let mut all: HashSet<Prefix> = pending.collect();
+            all.extend(recheck);
+            all.into_iter().collect()
         };
         self.program(prefixes, &mut report).await;
         report
@@ -347,10 +358,40 @@ impl Fib {
             }
             RouteNetlinkMessage::DelRoute(r) => {
                 if let Some(kr) = codec::decode(&r) {
+                    self.our_route_deleted(&kr);
                     self.alien_route(&kr, false, false);
                 }
             }
             _ => {}
+        }
+    }
+
+    /// A route of ours went: expected if we deleted it; otherwise someone
+    /// else did (or the kernel did, with a link) and the prefix is
+    /// re-planned.
+    fn our_route_deleted(&mut self, kr: &KernelRoute) {
+        if kr.table != self.config.table || kr.protocol != self.config.protocol
+        {
+            return;
+        }
+        let key = (kr.prefix, effective_metric(&kr.prefix, kr.metric));
+        if let Some(n) = self.expected_dels.get_mut(&key) {
+            *n -= 1;
+            if *n == 0 {
+                self.expected_dels.remove(&key);
+            }
+            return;
+        }
+        let ours = self
+            .installed
+            .get(&kr.prefix)
+            .is_some_and(|r| effective_metric(&r.prefix, r.metric) == key.1);
+        if ours {
+            tracing::info!(prefix = ?kr.prefix, "route of ours deleted by someone else");
+            self.installed.remove(&kr.prefix);
+            if self.desired.contains_key(&kr.prefix) {
+                self.recheck.insert(kr.prefix);
+            }
         }
     }
 
@@ -527,6 +568,11 @@ impl Fib {
                 };
             match encoded {
                 Ok(req) => {
+                    if let Op::Delete(r) = &op {
+                        let key =
+                            (r.prefix, effective_metric(&r.prefix, r.metric));
+                        *self.expected_dels.entry(key).or_insert(0) += 1;
+                    }
                     requests.push(req);
                     sent.push(op);
                 }
@@ -567,6 +613,16 @@ impl Fib {
                 self.installed.insert(r.prefix, r);
             }
             (Op::Delete(r), result) => {
+                if result.is_err() {
+                    // No notification follows a refused delete.
+                    let key = (r.prefix, effective_metric(&r.prefix, r.metric));
+                    if let Some(n) = self.expected_dels.get_mut(&key) {
+                        *n -= 1;
+                        if *n == 0 {
+                            self.expected_dels.remove(&key);
+                        }
+                    }
+                }
                 let gone = match result {
                     Ok(()) => {
                         self.counters.removed += 1;
@@ -596,7 +652,10 @@ impl Fib {
                     self.pending.insert(r.prefix, PendingReason::Unreachable);
                 }
                 FibError::Kernel(EEXIST) => {
+                    // Our view missed a route at this key: re-read the
+                    // table before the next retry.
                     self.pending.insert(r.prefix, PendingReason::Occupied);
+                    self.resync = true;
                 }
                 error => self.fail(r.prefix, error, report),
             },

@@ -562,3 +562,30 @@ fn failures_inside_pipelined_batches_name_the_right_routes() {
         );
     });
 }
+
+#[test]
+fn a_route_of_ours_deleted_by_someone_else_is_reinstalled() {
+    let ns = Netns::new();
+    ns.veth("10.0.0.1/24");
+    ns.run(|| async {
+        let mut fib = Fib::new(FibConfig::default()).await.unwrap();
+        let route = via("10.244.1.0", 26, &["10.0.0.12"], 0);
+        fib.apply(vec![up(route.clone())]).await;
+        // Our own delete and re-add must not look like someone else's.
+        fib.apply(vec![FibChange::Remove(route.prefix)]).await;
+        fib.apply(vec![up(route.clone())]).await;
+        fib.next_event().await.unwrap();
+        let r = fib.retry_pending().await;
+        assert_eq!((r.installed, r.failures.len()), (0, 0), "{r:?}");
+        assert_eq!(fib.counters().pending, 0);
+
+        ns.ip("route del 10.244.1.0/26 proto bird");
+        let started = std::time::Instant::now();
+        while ns.routes_to("10.244.1.0/26").is_empty() {
+            assert!(started.elapsed() < Duration::from_secs(10));
+            fib.next_event().await.unwrap();
+            fib.retry_pending().await;
+        }
+        assert_eq!(fib.counters().installed, 3);
+    });
+}
