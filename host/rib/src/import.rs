@@ -31,12 +31,16 @@ impl<P: Policy> Rib<P> {
         update: RouteUpdate,
         dirty: &mut Dirty,
     ) {
-        let Some(peer) = self.peers.get_mut(&id) else {
+        if let Some(family) = update.end_of_rib {
+            if let Some(peer) = self.peers.get_mut(&id) {
+                peer.eor.insert(family);
+            }
+            self.sweep_family(id, family, dirty);
+        }
+        let Some(peer) = self.peers.get(&id) else {
             return;
         };
-        if let Some(family) = update.end_of_rib {
-            peer.eor.insert(family);
-        }
+        let restarted = peer.predecessor.is_some();
         let checks = Checks {
             local_as: peer.cfg.local_as,
             allow_local_as: peer.cfg.allow_local_as,
@@ -102,6 +106,11 @@ impl<P: Policy> Rib<P> {
                     flags,
                 });
             }
+            if restarted {
+                for r in &rows {
+                    self.replace_stale(id, (r.prefix, r.path_id), dirty);
+                }
+            }
             self.import(id, &raw, &rows, dirty);
         }
     }
@@ -122,6 +131,7 @@ impl<P: Policy> Rib<P> {
             self.interner.released(1);
             self.remove_cand(prefix, id, path_id, dirty);
         }
+        self.replace_stale(id, (prefix, path_id), dirty);
     }
 
     /// Runs the import hook over routes sharing the attribute set `raw`

@@ -4,7 +4,8 @@
 //!
 //! The crate is sans-IO: the daemon feeds it inputs ([`Rib::peer_up`],
 //! [`Rib::update`], [`Rib::update_many`], [`Rib::route_refresh`],
-//! [`Rib::set_local`], [`Rib::peer_down`], [`Rib::reevaluate`]) and
+//! [`Rib::set_local`], [`Rib::peer_down`], [`Rib::peer_down_graceful`],
+//! [`Rib::sweep_stale`], [`Rib::reevaluate`]) and
 //! carries out the [`Output`]s they return: encoded messages per
 //! session (one set of `Bytes` shared by an update group) and batched
 //! kernel changes. Every routing decision is made through the
@@ -18,7 +19,8 @@
 //! ```
 //!
 //! Layout: [`attrs`] (interning), [`config`] (inputs), [`safety`],
-//! `import`, `select`, `export`, `group`, [`kernel`], `view`,
+//! `import`, `select`, `export`, `group`, [`kernel`], `restart`
+//! (graceful restart, receiving side), `view`,
 //! `words` (the packed ABI from the RIB's side).
 
 #![warn(missing_docs)]
@@ -31,6 +33,7 @@ mod export;
 mod group;
 mod import;
 pub mod kernel;
+mod restart;
 mod rib;
 pub mod safety;
 mod select;

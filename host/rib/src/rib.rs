@@ -78,6 +78,11 @@ pub(crate) struct Peer {
     pub group: u32,
     pub safety: SafetyCounters,
     pub eor: FamilySet,
+    /// The session is gone and these are its stale paths, kept for
+    /// graceful restart (RFC 4724 section 4.2).
+    pub stale: bool,
+    /// The stale paths of this session's previous incarnation.
+    pub predecessor: Option<SourceId>,
 }
 
 /// One candidate path of a prefix in the Loc-RIB.
@@ -156,6 +161,8 @@ pub struct Rib<P> {
     pub(crate) local: Map<Prefix, LocalRoute>,
     pub(crate) local_info: PeerInfo,
     pub(crate) groups: Map<u32, Group>,
+    /// Departed sessions whose paths are kept stale, by name.
+    pub(crate) stale: Map<String, SourceId>,
     pub(crate) group_ids: Map<GroupKey, u32>,
     pub(crate) next_group: u32,
     pub(crate) fib: Map<Prefix, FibRoute>,
@@ -191,6 +198,7 @@ impl<P: Policy> Rib<P> {
             local: Map::default(),
             local_info,
             groups: Map::default(),
+            stale: Map::default(),
             group_ids: Map::default(),
             next_group: 0,
             fib: Map::default(),
@@ -248,6 +256,8 @@ impl<P: Policy> Rib<P> {
             group: gid,
             safety: SafetyCounters::default(),
             eor: FamilySet::EMPTY,
+            stale: false,
+            predecessor: self.stale.get(&cfg.name).copied(),
             cfg,
         };
         self.by_name.insert(peer.cfg.name.clone(), id);
@@ -272,16 +282,14 @@ impl<P: Policy> Rib<P> {
     /// toward everyone else), and it leaves its update group.
     pub fn peer_down(&mut self, name: &str) -> Result<Vec<Output>, RibError> {
         let id = self.source_id(name)?;
-        self.by_name.remove(name);
-        let Some(peer) = self.peers.remove(&id) else {
-            return Err(RibError::UnknownPeer(name.to_owned()));
-        };
-        self.leave_group(peer.group, id);
         let mut dirty = Dirty::default();
-        self.interner.released(peer.adj_in.len());
-        for (prefix, path_id) in peer.adj_in.into_keys() {
-            self.remove_cand(prefix, id, path_id, &mut dirty);
+        self.end_session(id);
+        // A session that dies before finishing its restart takes the
+        // stale paths with it (RFC 4724 section 4.2).
+        if let Some(old) = self.stale.remove(name) {
+            self.drop_source(old, &mut dirty);
         }
+        self.drop_source(id, &mut dirty);
         let mut outbox = Outbox::default();
         self.run(&dirty, false, &mut outbox);
         Ok(self.finish(outbox))
@@ -516,7 +524,7 @@ impl<P: Policy> Rib<P> {
         self.last_policy_error = Some(error);
     }
 
-    fn finish(&mut self, outbox: Outbox) -> Vec<Output> {
+    pub(crate) fn finish(&mut self, outbox: Outbox) -> Vec<Output> {
         let mut out = Vec::with_capacity(outbox.sends.len() + 1);
         for (id, messages) in outbox.sends {
             if let Some(p) = self.peers.get(&id) {

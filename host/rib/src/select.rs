@@ -192,6 +192,9 @@ fn key_of(
     if a.med.is_some() {
         flags |= SelectionKey::MED_PRESENT;
     }
+    if peer.is_some_and(|p| p.stale) {
+        flags |= SelectionKey::STALE;
+    }
     let peer_id = peer.map_or(cfg.router_id, |p| p.cfg.router_id);
     SelectionKey {
         preference,

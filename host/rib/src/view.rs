@@ -27,6 +27,8 @@ pub struct PathView {
     pub best: bool,
     /// In the multipath (ECMP) set; the best path always is.
     pub multipath: bool,
+    /// Kept from a session that went down gracefully (RFC 4724).
+    pub stale: bool,
 }
 
 /// Every candidate path of one prefix.
@@ -85,6 +87,8 @@ pub struct RibStats {
     pub groups: usize,
     /// Prefixes programmed in the kernel.
     pub kernel_routes: usize,
+    /// Paths kept stale for sessions restarting (RFC 4724).
+    pub stale_paths: usize,
     /// Every safety drop since start, departed sessions included.
     pub safety: SafetyCounters,
     /// Failed hook calls.
@@ -126,6 +130,7 @@ impl<P: Policy> Rib<P> {
                     attrs: c.attrs.clone(),
                     best: c.best,
                     multipath: c.multipath,
+                    stale: peer.is_some_and(|p| p.stale),
                 }
             })
             .collect();
@@ -143,6 +148,7 @@ impl<P: Policy> Rib<P> {
         let mut out: Vec<PeerView> = self
             .peers
             .iter()
+            .filter(|(_, p)| !p.stale)
             .map(|(&id, p)| {
                 let group = self.groups.get(&p.group);
                 let advertised = group.map_or(0, |g| {
@@ -212,6 +218,12 @@ impl<P: Policy> Rib<P> {
             interned_sets: self.interner.len(),
             groups: self.groups.len(),
             kernel_routes: self.fib.len(),
+            stale_paths: self
+                .peers
+                .values()
+                .filter(|p| p.stale)
+                .map(|p| p.adj_in.len())
+                .sum(),
             safety: self.safety,
             policy_errors: self.policy_errors,
             encode_errors: self.encode_errors,

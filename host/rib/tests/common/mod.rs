@@ -14,7 +14,8 @@ use bgplet_plugin_abi::{
     Verdict, encode_kernel, encode_selections,
 };
 use bgplet_rib::{
-    NextHopMode, Output, PeerConfig, PeerKind, RibConfig, RouteUpdate,
+    KernelChange, NextHopMode, Output, PeerConfig, PeerKind, Rib, RibConfig,
+    RouteUpdate,
 };
 use bgplet_wire::attribute::{AsPath, Origin};
 use bgplet_wire::{
@@ -339,5 +340,21 @@ pub fn withdrawn(out: &[Output], cfg: &PeerConfig) -> Vec<Nlri> {
                 .flat_map(|(_, n)| n.iter().copied())
                 .collect::<Vec<_>>()
         })
+        .collect()
+}
+
+/// A RIB with the default test policy.
+pub fn rib() -> Rib<TestPolicy> {
+    Rib::new(rib_config(), TestPolicy::default())
+}
+
+/// The kernel changes in `out`.
+pub fn kernel(out: &[Output]) -> Vec<KernelChange> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Kernel(k) => Some(k.clone()),
+            _ => None,
+        })
+        .flatten()
         .collect()
 }
