@@ -320,15 +320,44 @@ fn bird_config(l: &Link, hold: u16) -> BirdConfig {
 }
 
 #[test]
-fn bgplet_and_bird_exchange_routes_with_communities_over_both_families() {
+fn bgplet_and_bird_exchange_routes_with_communities_and_add_path_over_both_families()
+ {
     require_tools(&bird_tools()).unwrap();
     let (a, b) = (Netns::new().unwrap(), Netns::new().unwrap());
     let l = link(&a, &b, 1).unwrap();
     let spec = Spec::new(BIRD_AS);
-    let mut bird = Bird::start(&b, bird_config(&l, 9)).unwrap();
+    // Calico's BIRD template has `add paths on`, and so does bgplet: with
+    // BIRD doing the same, the paths travel with ADD-PATH ids both ways.
+    let mut cfg = bird_config(&l, 9);
+    cfg.neighbors = cfg.neighbors.into_iter().map(|n| n.add_paths()).collect();
+    let mut bird = Bird::start(&b, cfg).unwrap();
     let mut bgplet = Bgplet::start(&a, &spec.resources(&l), NODE).unwrap();
 
     sessions_and_routes(&bgplet, &bird, &l, &spec);
+    for prefix in [PEER_V4, PEER_V6] {
+        let paths: Vec<BgpletPath> = bgplet
+            .paths()
+            .unwrap()
+            .into_iter()
+            .filter(|p| p.route.prefix == prefix)
+            .collect();
+        assert_eq!(paths.len(), 1, "{paths:?}");
+        assert_ne!(paths[0].path_id, 0, "{prefix}: no ADD-PATH id");
+    }
+    // BIRD agrees: bgplet offered ADD-PATH receive and send.
+    for (proto, fam) in [("node_v4", "ipv4"), ("node_v6", "ipv6")] {
+        let out = bird.birdc(&["show", "protocols", "all", proto]).unwrap();
+        let theirs = out
+            .split_once("Neighbor capabilities")
+            .and_then(|(_, rest)| rest.split_once("Session:"))
+            .map_or("", |(caps, _)| caps);
+        assert!(
+            theirs.contains("ADD-PATH")
+                && theirs.contains(&format!("RX: {fam}"))
+                && theirs.contains(&format!("TX: {fam}")),
+            "{proto}: {out}"
+        );
+    }
     let mut cfg = bird.config().clone();
     cfg.static_routes
         .retain(|r| r.prefix != PEER_V4 && r.prefix != PEER_V6);
