@@ -589,3 +589,58 @@ fn a_route_of_ours_deleted_by_someone_else_is_reinstalled() {
         assert_eq!(fib.counters().installed, 3);
     });
 }
+
+#[test]
+fn two_routes_of_ours_at_different_metrics_resolve_to_the_wanted_one() {
+    let ns = Netns::new();
+    ns.veth("10.0.0.1/24");
+    ns.ip("route add 10.9.0.0/24 via 10.0.0.2 proto bird");
+    ns.ip("route add 10.9.0.0/24 via 10.0.0.3 proto bird metric 1024");
+    ns.run(|| async {
+        let mut fib = Fib::new(FibConfig::default()).await.unwrap();
+        assert_eq!(fib.adopt().await.unwrap().len(), 2);
+        for metric in [1024, 0] {
+            let r = fib
+                .apply(vec![up(via("10.9.0.0", 24, &["10.0.0.4"], metric))])
+                .await;
+            assert!(r.failures.is_empty(), "{r:?}");
+            assert_eq!(fib.counters().pending, 0);
+        }
+        fib.remove_stale(&HashSet::new()).await;
+        let k = ns.route_to("10.9.0.0/24");
+        assert_eq!(k["gateway"], "10.0.0.4");
+        assert!(k.get("metric").is_none(), "{k}");
+    });
+}
+
+#[test]
+fn an_ipv6_link_local_next_hop_needs_its_device() {
+    let ns = Netns::new();
+    ns.veth("fd00::1/64");
+    ns.run(|| async {
+        let mut fib = Fib::new(FibConfig::default()).await.unwrap();
+        let hop = FibNextHop {
+            device: Some("v0".into()),
+            ..FibNextHop::via(ip("fe80::1"))
+        };
+        let route = FibRoute {
+            prefix: (ip("fd00:30::"), 64),
+            action: FibAction::Unicast(vec![hop]),
+            metric: 0,
+        };
+        let r = fib.apply(vec![up(route)]).await;
+        assert!(r.failures.is_empty(), "{r:?}");
+        assert_eq!(r.installed, 1);
+        let k = ns.route_to("fd00:30::/64");
+        assert_eq!(
+            (&k["gateway"], &k["dev"]),
+            (&"fe80::1".into(), &"v0".into())
+        );
+
+        // Without a device it cannot be resolved: it waits.
+        let r = fib
+            .apply(vec![up(via("fd00:31::", 64, &["fe80::1"], 0))])
+            .await;
+        assert_eq!((r.installed, r.pending), (0, 1), "{r:?}");
+    });
+}

@@ -17,7 +17,8 @@ use crate::{
     FibRoute, PendingReason, Prefix,
 };
 
-/// Errnos that mean "the next hop is not usable yet": the route waits.
+/// Errnos the FIB acts on: unreachable next hops (the route waits), a
+/// taken key, a route already gone.
 const ENODEV: i32 = 19;
 const EEXIST: i32 = 17;
 const ESRCH: i32 = 3;

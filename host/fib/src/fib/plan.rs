@@ -67,6 +67,28 @@ impl Fib {
         }
     }
 
+    /// When a previous run left two routes of ours for the prefix and the
+    /// one at the wanted metric is the spare, swap them, so the wanted key
+    /// is replaced in place rather than added (which would collide).
+    fn promote_extra(&mut self, prefix: Prefix) {
+        if self.extra.is_empty() {
+            return;
+        }
+        let Some(want) = self.desired.get(&prefix) else {
+            return;
+        };
+        let metric = effective_metric(&prefix, want.metric);
+        let Some(at) = self.extra.iter().position(|r| {
+            r.prefix == prefix && effective_metric(&prefix, r.metric) == metric
+        }) else {
+            return;
+        };
+        let spare = self.extra.swap_remove(at);
+        if let Some(old) = self.installed.insert(prefix, spare) {
+            self.extra.push(old);
+        }
+    }
+
     fn plan(
         &mut self,
         prefix: Prefix,
@@ -74,6 +96,7 @@ impl Fib {
         cache: &mut HashMap<FibNextHop, bool>,
         report: &mut FibReport,
     ) {
+        self.promote_extra(prefix);
         let have = self.installed.get(&prefix);
         let Some(want) = self.desired.get(&prefix) else {
             self.pending.remove(&prefix);
