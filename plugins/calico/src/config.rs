@@ -67,6 +67,8 @@ pub struct Config {
     pub ipv4_subnet: Option<Prefix>,
     /// The node is a route reflector.
     pub is_rr: bool,
+    /// Our route-reflector cluster id.
+    pub cluster_id: Option<u32>,
     /// Pools, sorted by CIDR string (the order of BIRD's statements).
     pub pools: Vec<Pool>,
     /// Confirmed local blocks (aggregation).
@@ -179,6 +181,7 @@ impl Config {
                 Some(prefix(subnet)?)
             },
             is_rr: ctx.is_route_reflector,
+            cluster_id: cluster_id(&ctx.node.rr_cluster_id)?,
             pools,
             confirmed_blocks,
             static_routes: prefixes(&ctx.static_routes)?,
@@ -201,6 +204,16 @@ impl Config {
             self.v6_priority
         }
     }
+}
+
+/// The cluster id as a dotted quad; "" when not an RR.
+fn cluster_id(s: &str) -> Result<Option<u32>, String> {
+    if s.is_empty() {
+        return Ok(None);
+    }
+    s.parse::<std::net::Ipv4Addr>()
+        .map(|a| Some(u32::from(a)))
+        .map_err(|_| format!("bad rr_cluster_id {s:?}"))
 }
 
 /// A rule that matches nothing.

@@ -11,7 +11,10 @@ use crate::priority;
 
 /// Decides `route` for the update group `to`.
 pub fn export(cfg: &Config, to: &PeerInfo, route: &RouteRef<'_>) -> Verdict {
-    if !reflection_allowed(to, route) || well_known_blocks(to, route) {
+    if !reflection_allowed(to, route)
+        || cluster_loop(cfg, route)
+        || well_known_blocks(to, route)
+    {
         return Verdict::Reject;
     }
     let prefix = route.prefix().network();
@@ -92,6 +95,15 @@ fn reflection_allowed(to: &PeerInfo, route: &RouteRef<'_>) -> bool {
         || !to.ibgp
         || s.contains(SourceFlags::RR_CLIENT)
         || to.rr_client
+}
+
+/// BIRD 1.x does not pass on a route from an RR client whose
+/// CLUSTER_LIST already holds our cluster id (calico-bgp.md 5.2).
+fn cluster_loop(cfg: &Config, route: &RouteRef<'_>) -> bool {
+    route.source().contains(SourceFlags::RR_CLIENT)
+        && cfg
+            .cluster_id
+            .is_some_and(|id| route.attrs().cluster_list().contains(&id))
 }
 
 /// RFC 1997: NO_ADVERTISE goes to no peer, NO_EXPORT to no eBGP peer.
