@@ -83,10 +83,18 @@ impl KubeDatastore {
             "reading Calico resources"
         );
         for kind in &found.missing {
-            warn!(kind, "not served by the API server; treated as empty");
+            warn!(
+                kind = %kind.resource.kind,
+                "not served by the API server; empty until it appears"
+            );
         }
-        let mut kinds = found.kinds;
-        kinds.push(WatchedKind::nodes());
+        // Kinds not served yet are watched too (kube's watcher retries
+        // with backoff, up to every 30 s), so a CRD installed later by a
+        // Calico upgrade is picked up without a restart.
+        let mut kinds: Vec<(WatchedKind, bool)> =
+            found.kinds.into_iter().map(|k| (k, false)).collect();
+        kinds.extend(found.missing.into_iter().map(|k| (k, true)));
+        kinds.push((WatchedKind::nodes(), false));
         Coordinator::new(self.client, self.opts, kinds)
             .run(tx)
             .await;
@@ -123,10 +131,18 @@ struct SecretWatch {
     _task: Task,
 }
 
+/// A statically watched kind.
+struct KindWatch {
+    kind: WatchedKind,
+    store: Store,
+    /// Not served at discovery: a failing list counts as empty.
+    optional: bool,
+}
+
 struct Coordinator {
     client: Client,
     opts: KubeOptions,
-    kinds: Vec<(WatchedKind, Store)>,
+    kinds: Vec<KindWatch>,
     secrets: BTreeMap<String, SecretWatch>,
     next_generation: u64,
     events_tx: mpsc::Sender<Msg>,
@@ -138,12 +154,16 @@ struct Coordinator {
 }
 
 impl Coordinator {
-    fn new(client: Client, opts: KubeOptions, kinds: Vec<WatchedKind>) -> Self {
+    fn new(
+        client: Client,
+        opts: KubeOptions,
+        kinds: Vec<(WatchedKind, bool)>,
+    ) -> Self {
         let (events_tx, events_rx) = mpsc::channel(1024);
         let tasks = kinds
             .iter()
             .enumerate()
-            .map(|(i, kind)| {
+            .map(|(i, (kind, _))| {
                 let api = Api::all_with(client.clone(), &kind.resource);
                 spawn_watch(
                     api,
@@ -157,7 +177,14 @@ impl Coordinator {
         Self {
             client,
             opts,
-            kinds: kinds.into_iter().map(|k| (k, Store::default())).collect(),
+            kinds: kinds
+                .into_iter()
+                .map(|(kind, optional)| KindWatch {
+                    kind,
+                    store: Store::default(),
+                    optional,
+                })
+                .collect(),
             secrets: BTreeMap::new(),
             next_generation: 0,
             events_tx,
@@ -200,22 +227,32 @@ impl Coordinator {
     fn handle(&mut self, msg: Msg) {
         match msg.source {
             Source::Kind(i) => {
-                let Some((kind, store)) = self.kinds.get_mut(i) else {
+                let Some(w) = self.kinds.get_mut(i) else {
                     return;
                 };
-                let calico = kind.shape == Shape::Calico;
+                let calico = w.kind.shape == Shape::Calico;
                 match msg.change {
                     Ok(change) => {
-                        if store.apply(change) {
+                        if w.store.apply(change) {
                             self.dirty = true;
                             if calico {
                                 self.update_secret_watches();
                             }
                         }
                     }
+                    Err(e) if w.optional => {
+                        if w.store.give_up_initial_list() {
+                            self.dirty = true;
+                        }
+                        debug!(
+                            kind = %w.kind.resource.kind,
+                            error = %e,
+                            "kind not served yet; retrying"
+                        );
+                    }
                     // kube's watcher retries with backoff on its own.
                     Err(e) => warn!(
-                        kind = %kind.resource.kind,
+                        kind = %w.kind.resource.kind,
                         error = %e,
                         "watch failed; retrying"
                     ),
@@ -253,8 +290,8 @@ impl Coordinator {
         let wanted: BTreeSet<String> = self
             .kinds
             .iter()
-            .filter(|(k, _)| k.shape == Shape::Calico)
-            .flat_map(|(_, s)| s.objects().flat_map(secret_refs))
+            .filter(|w| w.kind.shape == Shape::Calico)
+            .flat_map(|w| w.store.objects().flat_map(secret_refs))
             .collect();
         let before = self.secrets.len();
         self.secrets.retain(|name, _| wanted.contains(name));
@@ -297,7 +334,7 @@ impl Coordinator {
     }
 
     fn all_synced(&self) -> bool {
-        self.kinds.iter().all(|(_, s)| s.synced())
+        self.kinds.iter().all(|w| w.store.synced())
             && self.secrets.values().all(|w| w.store.synced())
     }
 
@@ -337,7 +374,7 @@ impl Coordinator {
         let objects = self
             .kinds
             .iter()
-            .flat_map(|(_, s)| s.objects())
+            .flat_map(|w| w.store.objects())
             .chain(self.secrets.values().flat_map(|w| w.store.objects()));
         let mut text = String::new();
         for obj in objects {

@@ -15,8 +15,8 @@ pub(crate) struct Discovered {
     /// Calico kinds the group serves.
     pub kinds: Vec<WatchedKind>,
     /// Calico kinds it does not serve (older Calico has no BGPFilter):
-    /// they count as empty.
-    pub missing: Vec<&'static str>,
+    /// they count as empty until they appear.
+    pub missing: Vec<WatchedKind>,
 }
 
 /// Calico's rule (`libcalico-go/lib/backend/k8s/discovery.go`, see
@@ -57,10 +57,11 @@ pub(crate) async fn discover(
     let mut kinds = Vec::new();
     let mut missing = Vec::new();
     for (kind, plural) in CALICO_KINDS {
+        let watched = WatchedKind::calico(group, kind, plural);
         if served.resources.iter().any(|r| r.name == plural) {
-            kinds.push(WatchedKind::calico(group, kind, plural));
+            kinds.push(watched);
         } else {
-            missing.push(kind);
+            missing.push(watched);
         }
     }
     Ok(Discovered {

@@ -22,7 +22,8 @@
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! // In-cluster service account, else $KUBECONFIG / ~/.kube/config.
 //! let client = kube::Client::try_default().await?;
-//! let mut snapshots = KubeDatastore::new(client, KubeOptions::default()).run();
+//! let datastore = KubeDatastore::new(client, KubeOptions::default());
+//! let mut snapshots = datastore.run();
 //! while let Some(snapshot) = snapshots.recv().await {
 //!     match snapshot {
 //!         Ok(resources) => { /* plan_node(&resources, ...) and apply */ }

@@ -339,6 +339,24 @@ async fn v3_group_is_read_when_v1_is_absent() {
             .iter()
             .all(|r| !r.contains("crd.projectcalico"))
     );
+
+    // A Calico upgrade installs the BGPFilter CRD: it is picked up
+    // without a restart (kube's watcher keeps retrying the list).
+    api.serve_kind("projectcalico.org", "v3", "bgpfilters");
+    api.put(json!({
+        "apiVersion": "projectcalico.org/v3", "kind": "BGPFilter",
+        "metadata": {"name": "only-default",
+                     "uid": "1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e",
+                     "creationTimestamp": "2026-10-03T10:00:00Z"},
+        "spec": {"importV4": [{"action": "Accept", "matchOperator": "Equal",
+                               "cidr": "0.0.0.0/0"}]}
+    }));
+    let res = tokio::time::timeout(Duration::from_secs(40), rx.recv())
+        .await
+        .expect("no snapshot after the CRD appeared")
+        .unwrap()
+        .unwrap();
+    assert!(res.filters.contains_key("only-default"));
 }
 
 #[tokio::test]

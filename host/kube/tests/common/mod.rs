@@ -224,6 +224,25 @@ impl FakeApi {
         rv
     }
 
+    /// Starts serving a kind that was not served before (a CRD
+    /// installed while the client runs).
+    pub fn serve_kind(&self, group: &str, version: &str, plural: &str) {
+        let mut st = self.state.lock().unwrap();
+        let key = (group.to_string(), version.to_string());
+        let kind = kind_of_plural(plural);
+        let entry = st.groups.entry(key).or_default();
+        entry.push((plural.to_string(), kind.clone(), false));
+        st.collections.insert(
+            format!("/apis/{group}/{version}/{plural}"),
+            Collection {
+                api_version: format!("{group}/{version}"),
+                kind,
+                core: false,
+                objects: BTreeMap::new(),
+            },
+        );
+    }
+
     /// Makes list requests on `path` wait `delay` before answering.
     pub fn delay_lists(&self, path: &str, delay: Duration) {
         let mut st = self.state.lock().unwrap();
