@@ -210,8 +210,12 @@ pub(crate) fn link_info(link: &LinkMessage) -> Option<(u32, String, bool)> {
 }
 
 /// Subscribes to link, address and route notifications of both families
-/// and forwards them on a channel (so the receiver is cancel-safe).
-pub(crate) fn watch() -> Result<mpsc::UnboundedReceiver<Event>, FibError> {
+/// and forwards them on a channel (so the receiver is cancel-safe). New
+/// routes of our own `protocol` are echoes of our requests and are dropped
+/// here, so a burst of installs does not pile up in the channel.
+pub(crate) fn watch(
+    protocol: u8,
+) -> Result<mpsc::UnboundedReceiver<Event>, FibError> {
     let groups = [
         MulticastGroup::Link,
         MulticastGroup::Ipv4Ifaddr,
@@ -229,6 +233,13 @@ pub(crate) fn watch() -> Result<mpsc::UnboundedReceiver<Event>, FibError> {
     let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         while let Some((msg, _)) = messages.next().await {
+            if let NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewRoute(
+                r,
+            )) = &msg.payload
+                && u8::from(r.header.protocol) == protocol
+            {
+                continue;
+            }
             if tx.send(msg).is_err() {
                 break;
             }

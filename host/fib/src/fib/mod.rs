@@ -78,7 +78,7 @@ impl Fib {
     pub async fn new(config: FibConfig) -> Result<Fib, FibError> {
         let conn = Conn::open()?;
         let events = if config.watch {
-            Some(nl::watch()?)
+            Some(nl::watch(config.protocol)?)
         } else {
             None
         };
