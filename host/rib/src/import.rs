@@ -64,8 +64,15 @@ impl<P: Policy> Rib<P> {
         if !ibgp {
             attributes.local_pref = None;
         }
-        for (next_hop, nlri) in update.announced {
-            let set = AttrSet::new(attributes.clone(), Some(next_hop));
+        let groups = update.announced.len();
+        for (i, (next_hop, nlri)) in update.announced.into_iter().enumerate() {
+            // The last (usually the only) next hop takes the attributes.
+            let attrs = if i + 1 == groups {
+                std::mem::take(&mut attributes)
+            } else {
+                attributes.clone()
+            };
+            let set = AttrSet::new(attrs, Some(next_hop));
             let drop = attr_drop.or_else(|| {
                 set.next_hop_ip()
                     .filter(|ip| martian(*ip, &self.own))
@@ -97,7 +104,8 @@ impl<P: Policy> Rib<P> {
                     },
                 );
                 if let Some(old) = old {
-                    peer.accepted -= u64::from(old.accepted);
+                    peer.accepted =
+                        peer.accepted.saturating_sub(u64::from(old.accepted));
                     self.interner.released(1);
                 }
                 rows.push(Row {
@@ -127,7 +135,8 @@ impl<P: Policy> Rib<P> {
             return;
         };
         if let Some(old) = peer.adj_in.remove(&(prefix, path_id)) {
-            peer.accepted -= u64::from(old.accepted);
+            peer.accepted =
+                peer.accepted.saturating_sub(u64::from(old.accepted));
             self.interner.released(1);
             self.remove_cand(prefix, id, path_id, dirty);
         }
@@ -143,8 +152,8 @@ impl<P: Policy> Rib<P> {
         rows: &[Row],
         dirty: &mut Dirty,
     ) {
-        let mut table = Table::default();
-        let set = table.index(raw);
+        let table = Table::one(raw);
+        let set = 0;
         let mut words = Vec::with_capacity(rows.len() * 7);
         for r in rows {
             encode_route(set, &r.prefix, r.flags, r.path_id, &mut words);
@@ -210,7 +219,7 @@ impl<P: Policy> Rib<P> {
             if accepted {
                 peer.accepted += 1;
             } else {
-                peer.accepted -= 1;
+                peer.accepted = peer.accepted.saturating_sub(1);
             }
         }
     }
