@@ -160,6 +160,14 @@ impl<P: Policy> Rib<P> {
             return;
         };
         let key = g.key.clone();
+        // A group whose only member is a path's source sends that path
+        // to nobody: skip it and mark the Adj-RIB-Out incomplete until
+        // a second member joins (`join_group` refills it).
+        let sole = match g.members.as_slice() {
+            [only] if !g.refill => Some(*only),
+            _ => None,
+        };
+        let mut skipped = false;
         let mut rows: Vec<Row> = Vec::new();
         let mut table = Table::default();
         let mut words: Vec<u32> = Vec::new();
@@ -176,6 +184,10 @@ impl<P: Policy> Rib<P> {
                 if !(add_path || c.best)
                     || !host_allows(&key, self.src(c.source), &c.attrs)
                 {
+                    continue;
+                }
+                if sole == Some(c.source) {
+                    skipped = true;
                     continue;
                 }
                 let out_id = if add_path { c.out_id } else { 0 };
@@ -241,6 +253,7 @@ impl<P: Policy> Rib<P> {
         let Some(g) = self.groups.get_mut(&gid) else {
             return;
         };
+        g.partial |= skipped;
         let mut released = 0;
         let mut fresh = fresh.into_iter().peekable();
         for prefix in chunk {

@@ -89,6 +89,12 @@ pub(crate) struct Group {
     pub members: Vec<SourceId>,
     /// The Adj-RIB-Out.
     pub out: Map<Prefix, OutEntries>,
+    /// `out` lacks the paths of the group's only member, which it would
+    /// never be sent.
+    pub partial: bool,
+    /// Export everything, even a sole member's own paths (refilling
+    /// before a second member joins).
+    pub refill: bool,
 }
 
 impl<P: Policy> Rib<P> {
@@ -99,7 +105,21 @@ impl<P: Policy> Rib<P> {
         if let Some(&gid) = self.group_ids.get(&key)
             && let Some(g) = self.groups.get_mut(&gid)
         {
-            g.members.push(id);
+            if g.partial {
+                // Put back the paths skipped while the group had one
+                // member: they are the new member's to receive. The only
+                // difference is paths the current member is the source
+                // of, which it never gets, so nothing is sent here.
+                g.refill = true;
+                let all: Vec<Prefix> = self.loc.keys().copied().collect();
+                let mut outbox = crate::rib::Outbox::default();
+                self.export_group(gid, &all, &mut outbox);
+            }
+            if let Some(g) = self.groups.get_mut(&gid) {
+                g.refill = false;
+                g.partial = false;
+                g.members.push(id);
+            }
             return gid;
         }
         let gid = self.next_group;
@@ -122,6 +142,8 @@ impl<P: Policy> Rib<P> {
                 info,
                 members: Vec::new(),
                 out: Map::default(),
+                partial: false,
+                refill: false,
             },
         );
         self.group_ids.insert(key, gid);

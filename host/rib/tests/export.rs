@@ -278,3 +278,25 @@ fn ipv6_routes_travel_in_mp_reach_with_our_ipv6_address() {
     let out = rib.update("tor", withdraw(&["2001:db8:1::/48"])).unwrap();
     assert_eq!(withdrawn(&out, &ext)[0].prefix, pfx("2001:db8:1::/48"));
 }
+
+#[test]
+fn a_second_member_receives_the_paths_of_the_first() {
+    let mut rib = rib();
+    let a = peer("a", "192.0.2.1", 65001);
+    let b = peer("b", "192.0.2.2", 65001);
+    rib.peer_up(a.clone()).unwrap();
+    rib.update(
+        "a",
+        announce("192.0.2.1", &["10.9.0.0/16"], attrs(&[65001])),
+    )
+    .unwrap();
+    let out = rib.peer_up(b.clone()).unwrap();
+    let got = announced(&out, &b);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].0.prefix, pfx("10.9.0.0/16"));
+    assert!(messages(&out, "a").is_empty());
+    // And later changes of a's paths reach b.
+    let out = rib.update("a", withdraw(&["10.9.0.0/16"])).unwrap();
+    assert_eq!(withdrawn(&out, &b).len(), 1);
+    assert!(messages(&out, "a").is_empty());
+}
