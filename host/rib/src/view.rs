@@ -68,10 +68,11 @@ pub struct ReceivedView {
     pub prefix: Prefix,
     /// The path id the peer used.
     pub path_id: u32,
-    /// The attributes as received.
+    /// The attributes as received (after the safety checks), before
+    /// import policy.
     pub raw: Arc<AttrSet>,
-    /// Import accepted it.
-    pub accepted: bool,
+    /// The attributes import accepted it with; `None` if rejected.
+    pub accepted: Option<Arc<AttrSet>>,
 }
 
 /// Whole-RIB statistics.
@@ -171,9 +172,11 @@ impl<P: Policy> Rib<P> {
         out
     }
 
-    /// One session's Adj-RIB-In (pre-policy), sorted.
+    /// One session's Adj-RIB-In: every path it sent that passed the
+    /// safety checks, as received and as accepted, sorted.
     pub fn received(&self, peer: &str) -> Option<Vec<ReceivedView>> {
-        let p = self.peers.get(self.by_name.get(peer)?)?;
+        let id = *self.by_name.get(peer)?;
+        let p = self.peers.get(&id)?;
         let mut out: Vec<ReceivedView> = p
             .adj_in
             .iter()
@@ -181,7 +184,12 @@ impl<P: Policy> Rib<P> {
                 prefix,
                 path_id,
                 raw: r.raw.clone(),
-                accepted: r.accepted,
+                accepted: self.loc.get(&prefix).and_then(|d| {
+                    d.cands
+                        .iter()
+                        .find(|c| c.source == id && c.path_id == path_id)
+                        .map(|c| c.attrs.clone())
+                }),
             })
             .collect();
         out.sort_by_key(|r| (r.prefix, r.path_id));

@@ -229,10 +229,11 @@ fn reevaluation_reruns_import_from_the_stored_received_paths() {
     assert!(rib.route(&pfx("10.9.0.0/16")).is_none());
     let tor = rib.received("tor").unwrap();
     assert_eq!(tor.len(), 1);
-    assert!(!tor[0].accepted);
+    assert!(tor[0].accepted.is_none());
     rib.policy_mut().reject_import.clear();
     let out = rib.reevaluate();
     assert!(rib.route(&pfx("10.9.0.0/16")).is_some());
+    assert!(rib.received("tor").unwrap()[0].accepted.is_some());
     assert_eq!(announced(&out, &m).len(), 1);
 }
 
