@@ -7,7 +7,8 @@ use bgplet_plugin_abi::{Policy, PolicyError};
 use bgplet_wire::{FamilySet, Prefix};
 
 use crate::attrs::AttrSet;
-use crate::rib::{Dest, LOCAL, PolicyErrors, Rib};
+use crate::attrs::Map;
+use crate::rib::{Dest, LOCAL, PolicyErrors, Rib, SourceId};
 use crate::safety::SafetyCounters;
 
 /// One candidate path of a prefix.
@@ -146,15 +147,28 @@ impl<P: Policy> Rib<P> {
 
     /// Every session, sorted by name.
     pub fn peers(&self) -> Vec<PeerView> {
+        // One scan per group: its size, and how many of its paths each
+        // member is the source of (those it is not sent).
+        let mut counts: Map<u32, (u64, Map<SourceId, u64>)> = Map::default();
+        for (&gid, g) in &self.groups {
+            let mut own: Map<SourceId, u64> = Map::default();
+            let mut total = 0;
+            for e in g.out.values().flatten() {
+                total += 1;
+                if g.members.contains(&e.source) {
+                    *own.entry(e.source).or_default() += 1;
+                }
+            }
+            counts.insert(gid, (total, own));
+        }
         let mut out: Vec<PeerView> = self
             .peers
             .iter()
             .filter(|(_, p)| !p.stale)
             .map(|(&id, p)| {
                 let group = self.groups.get(&p.group);
-                let advertised = group.map_or(0, |g| {
-                    g.out.values().flatten().filter(|e| e.source != id).count()
-                        as u64
+                let advertised = counts.get(&p.group).map_or(0, |(t, own)| {
+                    t - own.get(&id).copied().unwrap_or(0)
                 });
                 PeerView {
                     name: p.name.clone(),
