@@ -307,3 +307,26 @@ fn a_failing_export_hook_sends_nothing_and_is_counted() {
     let out = rib.reevaluate();
     assert_eq!(announced(&out, &m).len(), 1);
 }
+
+#[test]
+fn a_failing_selection_hook_falls_back_to_a_deterministic_order() {
+    let mut rib = rib();
+    rib.policy_mut().fail_select = true;
+    rib.peer_up(peer("x", "192.0.2.1", 65001)).unwrap();
+    rib.peer_up(peer("y", "192.0.2.2", 65002)).unwrap();
+    rib.update(
+        "x",
+        announce("192.0.2.1", &["10.9.0.0/16"], attrs(&[65001, 65003])),
+    )
+    .unwrap();
+    rib.update(
+        "y",
+        announce("192.0.2.2", &["10.9.0.0/16"], attrs(&[65002])),
+    )
+    .unwrap();
+    let v = rib.route(&pfx("10.9.0.0/16")).unwrap();
+    assert_eq!(&*v.paths[0].source, "y", "shorter AS_PATH");
+    assert!(v.paths[0].best);
+    assert!(!v.paths[1].multipath);
+    assert_eq!(rib.stats().policy_errors.select, 1);
+}

@@ -38,6 +38,8 @@ pub struct TestPolicy {
     pub broken: bool,
     /// The export hook fails.
     pub fail_export: bool,
+    /// The selection hook fails.
+    pub fail_select: bool,
     /// Calls per hook: import, select, export, kernel.
     pub calls: [u64; 4],
 }
@@ -78,7 +80,7 @@ impl Policy for TestPolicy {
         counts: &[u32],
     ) -> Result<Vec<u32>, PolicyError> {
         self.calls[1] += 1;
-        if self.broken {
+        if self.broken || self.fail_select {
             return Err(PolicyError::Trap("broken".into()));
         }
         let c = Candidates::parse(candidates, counts)
