@@ -13,7 +13,7 @@ use bgplet_wire::{PathAttributes, Prefix};
 use crate::attrs::AttrSet;
 use crate::config::{LocalRoute, RouteUpdate};
 use crate::rib::{Dirty, InPath, LOCAL, Rib, SourceId};
-use crate::safety::{Checks, Drop, martian};
+use crate::safety::{Checks, SafetyDrop, martian};
 use crate::words::{Table, apply_edit, encode_route};
 
 /// One route of an import batch.
@@ -76,7 +76,7 @@ impl<P: Policy> Rib<P> {
             let drop = attr_drop.or_else(|| {
                 set.next_hop_ip()
                     .filter(|ip| martian(*ip, &self.own))
-                    .map(|_| Drop::MartianNextHop)
+                    .map(|_| SafetyDrop::MartianNextHop)
             });
             if let Some(why) = drop {
                 // Treat as withdraw: an earlier good path must go.

@@ -118,5 +118,5 @@ pub use config::{LocalRoute, PeerConfig, RibConfig, RouteUpdate};
 pub use error::RibError;
 pub use kernel::{KernelChange, KernelOp};
 pub use rib::{Output, PolicyErrors, Rib};
-pub use safety::SafetyCounters;
+pub use safety::{SafetyCounters, SafetyDrop};
 pub use view::{PathView, PeerView, ReceivedView, RibStats, RouteView};

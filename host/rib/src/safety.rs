@@ -8,7 +8,7 @@ use bgplet_wire::PathAttributes;
 
 /// Why a received route was dropped by the host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Drop {
+pub enum SafetyDrop {
     /// Our AS appears in AS_PATH more than `allow_local_as` times.
     AsLoop,
     /// ORIGINATOR_ID is our router id (RFC 4456 section 8).
@@ -34,12 +34,12 @@ pub struct SafetyCounters {
 
 impl SafetyCounters {
     /// Adds `n` drops for `why`.
-    pub(crate) fn add(&mut self, why: Drop, n: u64) {
+    pub(crate) fn add(&mut self, why: SafetyDrop, n: u64) {
         let slot = match why {
-            Drop::AsLoop => &mut self.as_loop,
-            Drop::OriginatorId => &mut self.originator_id,
-            Drop::ClusterList => &mut self.cluster_list,
-            Drop::MartianNextHop => &mut self.martian_next_hop,
+            SafetyDrop::AsLoop => &mut self.as_loop,
+            SafetyDrop::OriginatorId => &mut self.originator_id,
+            SafetyDrop::ClusterList => &mut self.cluster_list,
+            SafetyDrop::MartianNextHop => &mut self.martian_next_hop,
         };
         *slot += n;
     }
@@ -64,7 +64,7 @@ pub(crate) struct Checks {
 
 impl Checks {
     /// The attribute-level checks, shared by every prefix of an UPDATE.
-    pub fn attributes(&self, attrs: &PathAttributes) -> Option<Drop> {
+    pub fn attributes(&self, attrs: &PathAttributes) -> Option<SafetyDrop> {
         if let Some(path) = &attrs.as_path {
             // BIRD's `as_path_contains(path, as, allow + 1)`: a loop is
             // our AS seen more often than allowed, in any segment.
@@ -75,16 +75,16 @@ impl Checks {
                 .filter(|&&a| a == self.local_as)
                 .count();
             if seen > usize::from(self.allow_local_as) {
-                return Some(Drop::AsLoop);
+                return Some(SafetyDrop::AsLoop);
             }
         }
         if attrs.originator_id == Some(self.router_id) {
-            return Some(Drop::OriginatorId);
+            return Some(SafetyDrop::OriginatorId);
         }
         if let (Some(id), Some(list)) = (self.cluster_id, &attrs.cluster_list)
             && list.contains(&id)
         {
-            return Some(Drop::ClusterList);
+            return Some(SafetyDrop::ClusterList);
         }
         None
     }
