@@ -43,4 +43,9 @@ if ! cargo nextest --version >/dev/null 2>&1; then
     echo "setup: installing cargo-nextest"
     cargo install cargo-nextest --locked
 fi
+# Offline Kubernetes OpenAPI schemas for the deploy/ manifest tests.
+if ! command -v kubernetes-validate >/dev/null 2>&1; then
+    echo "setup: installing kubernetes-validate"
+    python3 -m pip install --quiet kubernetes-validate==1.37.0
+fi
 echo "setup: ok"

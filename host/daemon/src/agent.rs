@@ -22,8 +22,10 @@ use crate::transport::{self, AcceptRoutes};
 
 /// Options of `bgplet run`.
 pub struct Options {
-    /// Calico resources file.
-    pub resources: PathBuf,
+    /// Where the resources come from.
+    pub source: datastore::Source,
+    /// Namespace of password Secrets (Kubernetes datastore).
+    pub secret_namespace: String,
     /// Node name.
     pub node: String,
     /// Control socket path.
@@ -48,9 +50,14 @@ struct Running {
 pub async fn run(opts: Options) -> anyhow::Result<()> {
     let plan_opts = PlanOptions {
         router_id: opts.router_id.clone(),
-        secret_namespace: None,
+        secret_namespace: match opts.source {
+            datastore::Source::Kubernetes { .. } => {
+                Some(opts.secret_namespace.clone())
+            }
+            datastore::Source::File(_) => None,
+        },
     };
-    let mut snapshots = datastore::watch_file(opts.resources.clone());
+    let mut snapshots = datastore::start(opts.source.clone()).await?;
     // Nothing is planned before the datastore has a complete, valid view.
     let first = snapshots
         .recv()

@@ -16,6 +16,49 @@ const FILE_POLL: Duration = Duration::from_secs(1);
 /// agent then keeps its last good configuration).
 pub type Snapshot = Result<Resources, String>;
 
+/// Where Calico resources come from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// A YAML file, watched.
+    File(PathBuf),
+    /// The Kubernetes API.
+    Kubernetes {
+        /// Namespace of the Secrets that BGP passwords refer to.
+        secret_namespace: String,
+    },
+}
+
+/// Starts watching a source.
+pub async fn start(source: Source) -> anyhow::Result<mpsc::Receiver<Snapshot>> {
+    match source {
+        Source::File(path) => Ok(watch_file(path)),
+        Source::Kubernetes { secret_namespace } => {
+            let client = kube::Client::try_default().await.map_err(|e| {
+                anyhow::anyhow!(
+                    "no Kubernetes API: {e} (in a pod the service account is \
+                     used, elsewhere KUBECONFIG)"
+                )
+            })?;
+            let opts = bgplet_kube::KubeOptions {
+                secret_namespace,
+                ..bgplet_kube::KubeOptions::default()
+            };
+            let mut kube_rx =
+                bgplet_kube::KubeDatastore::new(client, opts).run();
+            let (tx, rx) = mpsc::channel(4);
+            tokio::spawn(async move {
+                while let Some(snapshot) = kube_rx.recv().await {
+                    let snapshot = snapshot.map_err(|e| e.to_string());
+                    if tx.send(snapshot).await.is_err() {
+                        return;
+                    }
+                }
+            });
+            Ok(rx)
+        }
+    }
+}
+
 /// Watches a YAML file of Calico resources: sends a snapshot at start
 /// and whenever the file's content changes.
 pub fn watch_file(path: PathBuf) -> mpsc::Receiver<Snapshot> {

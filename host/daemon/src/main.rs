@@ -43,9 +43,17 @@ enum Command {
 #[derive(clap::Args)]
 struct RunArgs {
     /// Multi-document YAML of projectcalico.org/v3 resources (the files
-    /// you give `calicoctl apply -f`).
-    #[arg(long, value_name = "FILE")]
-    resources: PathBuf,
+    /// you give `calicoctl apply -f`). Implies `--datastore file`.
+    #[arg(long, value_name = "FILE", required_unless_present = "datastore")]
+    resources: Option<PathBuf>,
+    /// Where Calico resources come from: `file` (--resources) or
+    /// `kubernetes` (in-cluster service account, else KUBECONFIG).
+    #[arg(long, value_enum, env = "DATASTORE_TYPE")]
+    datastore: Option<DatastoreKind>,
+    /// Namespace of the Secrets that BGP passwords refer to (calico-node's
+    /// namespace).
+    #[arg(long, env = "CALICO_NAMESPACE", default_value = "calico-system")]
+    secret_namespace: String,
     /// This node's name (Calico's NODENAME).
     #[arg(long, env = "NODENAME", value_name = "NAME")]
     node: String,
@@ -75,6 +83,15 @@ struct QueryArgs {
     output: Format,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DatastoreKind {
+    /// A YAML file of resources, watched for changes.
+    File,
+    /// The Kubernetes API (Calico's CRDs, Nodes, Secrets).
+    #[value(alias = "kdd")]
+    Kubernetes,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum Format {
     /// Human-readable.
@@ -92,8 +109,26 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Run(args) => {
             init_logging();
+            let source = match (args.datastore, args.resources) {
+                (Some(DatastoreKind::Kubernetes), None) => {
+                    datastore::Source::Kubernetes {
+                        secret_namespace: args.secret_namespace.clone(),
+                    }
+                }
+                (Some(DatastoreKind::Kubernetes), Some(_)) => {
+                    anyhow::bail!(
+                        "--resources and --datastore kubernetes exclude each other"
+                    )
+                }
+                (_, Some(path)) => datastore::Source::File(path),
+                (Some(DatastoreKind::File), None) => {
+                    anyhow::bail!("--datastore file needs --resources FILE")
+                }
+                (None, None) => anyhow::bail!("--resources FILE is required"),
+            };
             runtime.block_on(agent::run(agent::Options {
-                resources: args.resources,
+                source,
+                secret_namespace: args.secret_namespace,
                 node: args.node,
                 control_socket: args.control_socket,
                 bird_socket: args.bird_socket,

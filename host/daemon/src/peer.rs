@@ -378,7 +378,14 @@ impl Session {
             || self.primary.fsm.state() != State::Connect
         {
             // A stale attempt: the FSM moved on (or accepted the peer's
-            // connection meanwhile). Dropping the stream closes it.
+            // connection meanwhile). Dropping the stream closes it, but
+            // an error still says why the session is not up (a wrong
+            // TCP-MD5 password shows only as a timeout).
+            if let Err(e) = result.result
+                && self.established().is_none()
+            {
+                set_info(&self.row, format!("Socket: {e}"));
+            }
             return;
         }
         match result.result {
