@@ -90,6 +90,10 @@ impl ReceivedUpdate<'_> {
             v.attribute(a)?;
         }
         v.merge_as4();
+        // Unknown attributes in type-code order, the order the encoder
+        // writes them: equal sets then compare (and intern) equal whatever
+        // order a peer sent them in.
+        v.attrs.unknown.sort_by_key(|u| u.code);
         let mut update = Update {
             withdrawn: self.withdrawn,
             attributes: std::mem::take(&mut v.attrs),
@@ -172,8 +176,9 @@ impl Validator<'_> {
                     self.known(a, WELL_KNOWN, wd, parse::origin);
             }
             code::AS_PATH => {
-                self.attrs.as_path =
-                    self.known(a, WELL_KNOWN, wd, |v| parse::as_path(v, four));
+                self.attrs.as_path = self.known(a, WELL_KNOWN, wd, |v| {
+                    reject_as_zero(parse::as_path(v, four)?)
+                });
             }
             code::NEXT_HOP => {
                 // RFC 4760 3: without classic NLRI the NEXT_HOP is to be
@@ -218,7 +223,7 @@ impl Validator<'_> {
                 // RFC 7606 7.7: a bad AGGREGATOR is discarded.
                 self.attrs.aggregator =
                     self.known(a, OPTIONAL_TRANSITIVE, ds, |v| {
-                        parse::aggregator(v, four)
+                        aggregator_not_zero(parse::aggregator(v, four)?)
                     });
             }
             code::COMMUNITIES => {
@@ -258,7 +263,7 @@ impl Validator<'_> {
             code::AS4_PATH => {
                 // RFC 6793 6 / RFC 7606 7.7: a bad AS4_PATH is discarded.
                 self.as4_path = self.known(a, OPTIONAL_TRANSITIVE, ds, |v| {
-                    let path = parse::as_path(v, true)?;
+                    let path = reject_as_zero(parse::as_path(v, true)?)?;
                     if path.segments.iter().any(|s| s.kind.is_confed()) {
                         return Err("contains confederation segments".into());
                     }
@@ -268,7 +273,7 @@ impl Validator<'_> {
             code::AS4_AGGREGATOR => {
                 self.as4_aggregator =
                     self.known(a, OPTIONAL_TRANSITIVE, ds, |v| {
-                        parse::aggregator(v, true)
+                        aggregator_not_zero(parse::aggregator(v, true)?)
                     });
             }
             code::LARGE_COMMUNITY => {
@@ -475,4 +480,21 @@ pub(crate) fn name(c: u8) -> &'static str {
         code::LARGE_COMMUNITY => "LARGE_COMMUNITY",
         _ => "unknown attribute",
     }
+}
+
+/// RFC 7607 section 2: AS 0 in AS_PATH or AS4_PATH makes the attribute
+/// malformed.
+fn reject_as_zero(path: AsPath) -> Result<AsPath, String> {
+    if path.segments.iter().any(|s| s.asns.contains(&0)) {
+        return Err("contains AS 0 (RFC 7607)".into());
+    }
+    Ok(path)
+}
+
+/// RFC 7607 section 2: AS 0 in AGGREGATOR or AS4_AGGREGATOR.
+fn aggregator_not_zero(agg: Aggregator) -> Result<Aggregator, String> {
+    if agg.asn == 0 {
+        return Err("aggregator AS 0 (RFC 7607)".into());
+    }
+    Ok(agg)
 }

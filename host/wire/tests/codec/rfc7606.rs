@@ -429,3 +429,46 @@ fn received_form_keeps_broken_attributes_for_inspection() {
     let _ = Update::decode(&b, &ctx4()).unwrap();
     let _ = Ipv4Addr::LOCALHOST;
 }
+
+#[test]
+fn as_zero_in_as_path_is_treat_as_withdraw_per_rfc_7607() {
+    let zero = attr(0x40, 2, &[2, 2, 0, 0, 0xfd, 0xe9, 0, 0, 0, 0]);
+    let b = body(&[], &[origin(), zero, next_hop()], NLRI);
+    let o = decode(&b, &ctx4()).unwrap();
+    assert_eq!(withdrawn_of(&o), ["10.0.0.0/24"]);
+    assert_eq!(
+        first_error(&o),
+        ("AS_PATH", "contains AS 0 (RFC 7607)".to_owned())
+    );
+}
+
+#[test]
+fn aggregator_with_as_zero_is_discarded_per_rfc_7607() {
+    let agg = attr(0xc0, 7, &[0, 0, 0, 0, 192, 0, 2, 9]);
+    let b = body(&[], &[origin(), as_path(), next_hop(), agg], NLRI);
+    let o = decode(&b, &ctx4()).unwrap();
+    let UpdateOutcome::AttributeDiscard { update, errors } = &o else {
+        panic!("expected attribute discard, got {o:?}");
+    };
+    assert_eq!(errors[0].attr, "AGGREGATOR");
+    assert!(update.attributes.aggregator.is_none());
+    assert!(update.has_announcements());
+}
+
+#[test]
+fn unknown_attributes_in_any_order_decode_to_equal_attribute_sets() {
+    let a = attr(0xc0, 99, &[1]);
+    let b = attr(0xc0, 120, &[2]);
+    let first = body(
+        &[],
+        &[origin(), as_path(), next_hop(), a.clone(), b.clone()],
+        NLRI,
+    );
+    let second = body(&[], &[origin(), as_path(), next_hop(), b, a], NLRI);
+    let one = decode(&first, &ctx4()).unwrap().into_update();
+    let two = decode(&second, &ctx4()).unwrap().into_update();
+    assert_eq!(one.attributes, two.attributes);
+    let codes: Vec<u8> =
+        one.attributes.unknown.iter().map(|u| u.code).collect();
+    assert_eq!(codes, [99, 120]);
+}
