@@ -2,9 +2,15 @@
 //! program: arguments in, `anyhow` errors out.
 
 mod agent;
+// Wired into the agent next; until then the binary leaves their API
+// unused.
+#[allow(dead_code, unused_imports)]
+mod birdctl;
 mod codec;
 mod control;
 mod datastore;
+#[allow(dead_code, unused_imports)]
+mod metrics;
 mod output;
 mod peer;
 mod resources;
