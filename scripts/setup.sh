@@ -48,4 +48,9 @@ if ! command -v kubernetes-validate >/dev/null 2>&1; then
     echo "setup: installing kubernetes-validate"
     python3 -m pip install --quiet kubernetes-validate==1.37.0
 fi
+# A real Prometheus text-format parser for the /metrics test.
+if ! python3 -c "import prometheus_client" >/dev/null 2>&1; then
+    echo "setup: installing prometheus-client"
+    python3 -m pip install --quiet prometheus-client==0.26.0
+fi
 echo "setup: ok"

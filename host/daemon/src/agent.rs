@@ -1,5 +1,6 @@
-//! `bgplet run`: wires the datastore, the sessions, the route store and
-//! the control socket together, and applies configuration changes.
+//! `bgplet run`: wires the datastore, the sessions, the routing thread
+//! (RIB and plugins), the FIB task and the control socket together, and
+//! applies configuration changes.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -8,16 +9,18 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
-use bgplet_calico::{BindMode, NodePlan, PlanOptions};
+use bgplet_calico::{BindMode, NodePlan, PlanOptions, Resources};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tracing::{error, info, warn};
 
 use crate::control::ControlServer;
 use crate::datastore;
+use crate::kernel;
 use crate::peer::{self, PeerSpec};
+use crate::policy::Policies;
 use crate::resources;
-use crate::store::{NodeInfo, PeerInfo, Store, StoreEvent};
+use crate::routing::{self, Event as StoreEvent, NodeInfo, PeerInfo};
 use crate::transport::{self, AcceptRoutes};
 
 /// Options of `bgplet run`.
@@ -68,11 +71,6 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     if opts.bird_socket.is_some() {
         warn!("--bird-socket: the BIRD control protocol is not served yet");
     }
-    if !opts.no_fib {
-        info!(
-            "kernel route programming is not implemented yet; running as if --no-fib"
-        );
-    }
     info!(
         node = %plan.local.name,
         router_id = %plan.local.router_id,
@@ -81,14 +79,30 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         "starting"
     );
 
-    let (store_tx, store_rx) = mpsc::channel(1024);
-    let store = Store::new(NodeInfo {
-        node: plan.local.name.clone(),
-        router_id: plan.local.router_id.to_string(),
-        as_number: plan.local.as_number.value(),
-        started: crate::time::rfc3339(SystemTime::now()),
-    });
-    tokio::spawn(store.run(store_rx));
+    // Routes of a previous run stay in the kernel for as long as peers
+    // keep ours under graceful restart (BIRD's `persist` plus the
+    // default restart time), then the ones not re-learned go.
+    let kernel_tx = kernel::spawn(!opts.no_fib, STALE_ROUTE_WINDOW).await?;
+    let policies = Policies::start(&plan, &first)
+        .context("loading the default plugins")?;
+    let store_tx = routing::spawn(
+        NodeInfo {
+            node: plan.local.name.clone(),
+            router_id: plan.local.router_id,
+            as_number: plan.local.as_number.value(),
+            cluster_id: plan.local.rr_cluster_id,
+            addresses: [
+                plan.local.ipv4.map(IpAddr::V4),
+                plan.local.ipv6.map(IpAddr::V6),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
+            started: crate::time::rfc3339(SystemTime::now()),
+        },
+        policies.worker(),
+        kernel_tx,
+    );
 
     let control =
         ControlServer::bind(&opts.control_socket).with_context(|| {
@@ -117,8 +131,9 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         listeners,
         store: store_tx,
         plan: None,
+        policies,
     };
-    agent.apply(plan).await;
+    agent.apply(plan, &first).await;
 
     let mut sigterm = tokio::signal::unix::signal(
         tokio::signal::unix::SignalKind::terminate(),
@@ -138,12 +153,13 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
                     .map_err(anyhow::Error::msg)
                     .and_then(|res| {
                         resources::plan(&res, &opts.node, &plan_opts)
+                            .map(|plan| (plan, res))
                             .map_err(Into::into)
                     });
                 match planned {
-                    Ok(plan) => {
+                    Ok((plan, res)) => {
                         info!("resources changed; applying");
-                        agent.apply(plan).await;
+                        agent.apply(plan, &res).await;
                     }
                     Err(e) => error!(
                         error = %e,
@@ -164,12 +180,31 @@ struct Agent {
     listeners: Vec<Arc<TcpListener>>,
     store: mpsc::Sender<StoreEvent>,
     plan: Option<NodePlan>,
+    policies: Policies,
 }
+
+/// How long routes found in the kernel at start are kept without being
+/// re-learned: Calico's default graceful-restart time.
+const STALE_ROUTE_WINDOW: Duration = Duration::from_secs(120);
 
 impl Agent {
     /// Brings the running sessions in line with `plan`: sessions whose
     /// parameters did not change are left alone (calico-bgp.md 5.5).
-    async fn apply(&mut self, plan: NodePlan) {
+    async fn apply(&mut self, plan: NodePlan, res: &Resources) {
+        if self.plan.is_some() {
+            // The plugins decide with the node's context (pools, blocks,
+            // filters, communities): give them the new one first.
+            match self.policies.reconfigure(&plan, res) {
+                Ok(true) => {
+                    let _ = self.store.send(StoreEvent::Reevaluate).await;
+                }
+                Ok(false) => {}
+                Err(e) => error!(
+                    error = %e,
+                    "plugins rejected the new configuration; keeping their previous one"
+                ),
+            }
+        }
         if let Some(old) = &self.plan
             && (old.local.listen_port != plan.local.listen_port
                 || old.local.bind_mode != plan.local.bind_mode)

@@ -6,7 +6,7 @@ use bgplet_session::WireParams;
 use bgplet_wire::update::NextHop;
 use bgplet_wire::{
     AfiSafi, AttrError, DecodeError, Incoming, Message, Nlri, Notification,
-    Open, PathAttributes, SessionContext, Update, UpdateOutcome,
+    Open, PathAttributes, SessionContext, UpdateOutcome,
 };
 use bytes::Bytes;
 
@@ -161,12 +161,4 @@ pub fn keepalive() -> Bytes {
         0xff, 0xff, 0xff, 0xff, 0x00, 0x13, 0x04,
     ];
     Bytes::from_static(&KEEPALIVE)
-}
-
-/// An UPDATE as bytes for a session.
-pub fn encode_update(
-    update: &Update,
-    ctx: &SessionContext,
-) -> Result<Bytes, bgplet_wire::EncodeError> {
-    Message::Update(update.clone()).to_bytes(ctx)
 }

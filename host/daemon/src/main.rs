@@ -9,13 +9,15 @@ mod birdctl;
 mod codec;
 mod control;
 mod datastore;
+mod kernel;
 #[allow(dead_code, unused_imports)]
 mod metrics;
 mod output;
 mod peer;
+mod policy;
 mod resources;
+mod routing;
 mod sockopt;
-mod store;
 mod time;
 mod transport;
 

@@ -37,7 +37,7 @@ use tokio::time::Instant;
 use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::codec::{self, Received};
-use crate::store::{self, StoreEvent};
+use crate::routing::{self, Event as StoreEvent, SessionPolicy};
 use crate::transport::{self, FrameReader, SocketSettings};
 
 /// Calico's `error wait time 5,30` lower bound: how long a session whose
@@ -66,6 +66,8 @@ pub struct PeerSpec {
     pub socket: SocketSettings,
     /// FSM settings: ASes, timers, capabilities, passive.
     pub session: SessionConfig,
+    /// What routing needs to know about the session.
+    pub policy: SessionPolicy,
 }
 
 /// The status row the session keeps up to date for `bgplet status`.
@@ -401,6 +403,14 @@ impl Session {
         }
     }
 
+    /// Records a connection problem for `status`, unless another
+    /// connection carries the session (a lost collision is not news).
+    fn note_socket_error(&self, text: String) {
+        if self.established().is_none() {
+            set_info(&self.row, text);
+        }
+    }
+
     fn next_id(&mut self) -> u64 {
         let id = self.next_conn_id;
         self.next_conn_id += 1;
@@ -442,12 +452,12 @@ impl Session {
             Ok(Some(frame)) => frame,
             Ok(None) => {
                 debug!("peer closed the connection");
-                set_info(&self.row, "Socket: Connection closed".into());
+                self.note_socket_error("Socket: Connection closed".into());
                 self.handle(slot, Event::TcpConnectionFails).await;
                 return;
             }
             Err(transport::FrameError::Io(e)) => {
-                set_info(&self.row, format!("Socket: {e}"));
+                self.note_socket_error(format!("Socket: {e}"));
                 self.handle(slot, Event::TcpConnectionFails).await;
                 return;
             }
@@ -677,13 +687,14 @@ impl Session {
                 set_info(&self.row, String::new());
                 let _ = self
                     .store
-                    .send(StoreEvent::PeerUp(Box::new(store::PeerUp {
+                    .send(StoreEvent::PeerUp(Box::new(routing::PeerUp {
                         name: self.spec.name.clone(),
                         address: self.spec.address,
                         local_address: local_addr.or(self.spec.source),
                         local_as: self.spec.session.local_as,
                         negotiated: *negotiated,
                         ctx,
+                        policy: self.spec.policy.clone(),
                         sender: self.to_store.clone(),
                     })))
                     .await;

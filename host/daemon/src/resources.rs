@@ -1,17 +1,18 @@
 //! From Calico resources to what the agent runs: sessions and the
 //! routes this node originates.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 use bgplet_calico::{
-    Cidr, Family, NodePlan, PlanOptions, PlannedSession, Resources,
+    Cidr, Family, NextHopMode, NodePlan, PeerKind, PlanOptions, PlannedSession,
+    Resources,
 };
+use bgplet_rib::LocalRoute;
 use bgplet_session::{GracefulRestartConfig, SessionConfig};
-use bgplet_wire::attribute::{Community, LargeCommunity};
 use bgplet_wire::{AddPathMode, AfiSafi, Prefix};
 
 use crate::peer::PeerSpec;
-use crate::store::LocalRoute;
+use crate::routing::SessionPolicy;
 use crate::transport::SocketSettings;
 
 /// Plans this node from a snapshot of the resources; logs every
@@ -65,17 +66,33 @@ pub fn peer_spec(plan: &NodePlan, s: &PlannedSession) -> PeerSpec {
             ttl_security: s.ttl_security,
         },
         session,
+        policy: SessionPolicy {
+            kind: match s.kind {
+                PeerKind::Mesh => bgplet_rib::PeerKind::Mesh,
+                PeerKind::Node => bgplet_rib::PeerKind::Node,
+                PeerKind::Global => bgplet_rib::PeerKind::Global,
+            },
+            rr_client: s.rr_client,
+            allow_local_as: u8::try_from(s.allow_local_as).unwrap_or(u8::MAX),
+            next_hop_mode: match s.next_hop {
+                NextHopMode::Auto => bgplet_rib::NextHopMode::Auto,
+                NextHopMode::SetSelf => bgplet_rib::NextHopMode::SelfAddr,
+                NextHopMode::Keep => bgplet_rib::NextHopMode::Keep,
+            },
+            filters: s.filters.clone(),
+        },
     }
 }
 
-/// The routes this node announces: its affine blocks and the service
-/// ranges, except inside pools with `disableBGPExport`, each with the
-/// communities of every `prefixAdvertisements` entry containing it
-/// (calico-bgp.md 4.5 steps 2, 5, 6, 7 and 9).
+/// The routes this node originates: its affine blocks (which the kernel
+/// hook blackholes) and the service ranges of the `default`
+/// BGPConfiguration. Whether and how each is exported (disabled pools,
+/// communities of `prefixAdvertisements`, aggregation) is the export
+/// plugin's decision, not this function's (calico-bgp.md 4.4, 4.5).
 pub fn local_routes(plan: &NodePlan) -> Vec<LocalRoute> {
-    let mut cidrs: Vec<Cidr> =
-        plan.local_blocks.iter().map(|b| b.cidr).collect();
+    let blocks: Vec<Cidr> = plan.local_blocks.iter().map(|b| b.cidr).collect();
     let services = &plan.services;
+    let mut cidrs = blocks.clone();
     cidrs.extend(services.cluster_ips.iter().copied());
     cidrs.extend(
         services
@@ -93,39 +110,21 @@ pub fn local_routes(plan: &NodePlan) -> Vec<LocalRoute> {
                 .copied(),
         );
     }
-    let mut seen = HashMap::new();
+    let mut seen = HashSet::new();
     let mut out = Vec::new();
     for cidr in cidrs {
-        let disabled = plan
-            .pools
-            .iter()
-            .any(|p| p.disable_bgp_export && p.cidr.contains(&cidr));
-        if disabled || seen.insert(cidr, ()).is_some() {
+        if !seen.insert(cidr) {
             continue;
         }
         let Ok(prefix) = Prefix::new(cidr.addr(), cidr.len()) else {
             continue;
         };
-        let mut route = LocalRoute {
+        out.push(LocalRoute {
             prefix,
             communities: Vec::new(),
             large_communities: Vec::new(),
-        };
-        for rule in &plan.prefix_advertisements {
-            if !rule.cidr.contains(&cidr) {
-                continue;
-            }
-            for value in &rule.communities {
-                if let Ok(c) = value.parse::<Community>() {
-                    route.communities.push(c);
-                } else if let Ok(l) = value.parse::<LargeCommunity>() {
-                    route.large_communities.push(l);
-                } else {
-                    tracing::warn!(community = %value, "unparseable community value; skipped");
-                }
-            }
-        }
-        out.push(route);
+            is_own_block: blocks.contains(&cidr),
+        });
     }
     out
 }
