@@ -267,16 +267,13 @@ impl PolicyChain {
         let tries = std::iter::once(&slot.current).chain(&slot.previous);
         for (i, plugin) in tries.enumerate() {
             let runner = self.runner(plugin);
-            let answer = runner.call(hook, |api, store| {
-                let (attrs, routes) = (&attrs.to_vec(), &routes.to_vec());
+            let answer = runner.call(hook, |hot, store| {
                 lend(store, raw, |store| {
-                    if hook == Hook::Import {
-                        api.bgplet_plugin_import_policy()
-                            .call_filter(store, peer, attrs, routes)
-                    } else {
-                        api.bgplet_plugin_export_policy()
-                            .call_filter(store, peer, attrs, routes)
-                    }
+                    hot.filter(
+                        store,
+                        hook == Hook::Export,
+                        (peer, attrs, routes),
+                    )
                 })
             });
             let checked = answer.and_then(|a| {
@@ -396,12 +393,8 @@ impl Policy for PolicyChain {
             }));
         }
         let r = self.decide(Hook::Selection, |runner| {
-            let answer = runner.call(Hook::Selection, |api, store| {
-                api.bgplet_plugin_selection().call_select(
-                    store,
-                    &candidates.to_vec(),
-                    counts,
-                )
+            let answer = runner.call(Hook::Selection, |hot, store| {
+                hot.select(store, candidates, counts)
             })?;
             match validate_selection(counts, &answer) {
                 Ok(_) => Ok(answer),
@@ -435,12 +428,8 @@ impl Policy for PolicyChain {
         }
         let n = routes.len() / ROUTE_STRIDE;
         let r = self.decide(Hook::Kernel, |runner| {
-            let answer = runner.call(Hook::Kernel, |api, store| {
-                let (attrs, routes) = (&attrs.to_vec(), &routes.to_vec());
-                lend(store, raw, |store| {
-                    api.bgplet_plugin_kernel()
-                        .call_program(store, attrs, routes)
-                })
+            let answer = runner.call(Hook::Kernel, |hot, store| {
+                lend(store, raw, |store| hot.program(store, attrs, routes))
             })?;
             match validate_kernel(n, &answer) {
                 Ok(_) => Ok(answer),

@@ -17,7 +17,7 @@ use crate::cache::ArtifactCache;
 use crate::config::HostConfig;
 use crate::error::{HostError, LoadError};
 use crate::imports::disallowed_import;
-use crate::instance::{Instance, error_text};
+use crate::instance::{HotIndices, Instance, error_text};
 use crate::plugin::{Hook, LoadedPlugin, PluginInfo, PluginInner};
 use crate::state::{HostState, NodeRecord};
 use crate::stats::{PluginMetrics, PluginStats};
@@ -189,14 +189,17 @@ impl HostInner {
             .map_err(world)?;
         let pre = linker.instantiate_pre(&component).map_err(world)?;
         let pre = FullPluginPre::new(pre).map_err(world)?;
+        let hot = HotIndices::new(pre.instance_pre()).map_err(world)?;
 
         let name: Arc<str> = Arc::from(name);
         let load_ticks = self.config.ticks(self.config.load_deadline);
-        let mut inst = Instance::new(self, &pre, &name, stats, load_ticks)
-            .map_err(|e| LoadError::Instantiate {
-                plugin: plugin.clone(),
-                message: error_text(&e),
-            })?;
+        let mut inst = Instance::new(
+            self, &pre, &hot, &name, stats, load_ticks,
+        )
+        .map_err(|e| LoadError::Instantiate {
+            plugin: plugin.clone(),
+            message: error_text(&e),
+        })?;
         let info =
             inst.describe(load_ticks).map_err(|e| LoadError::Describe {
                 plugin: plugin.clone(),
@@ -234,6 +237,7 @@ impl HostInner {
                 },
                 config: config.to_owned(),
                 pre,
+                hot,
                 stats: stats.clone(),
                 host: me.clone(),
             }),

@@ -7,6 +7,7 @@ use crate::bindings::FullPluginPre;
 use crate::bindings::exports::bgplet::plugin::lifecycle;
 use crate::cache::{ArtifactSource, hex};
 use crate::host::HostInner;
+use crate::instance::HotIndices;
 use crate::state::HostState;
 use crate::stats::PluginStats;
 
@@ -87,6 +88,7 @@ pub(crate) struct PluginInner {
     pub(crate) info: PluginInfo,
     pub(crate) config: String,
     pub(crate) pre: FullPluginPre<HostState>,
+    pub(crate) hot: HotIndices,
     pub(crate) stats: Arc<PluginStats>,
     pub(crate) host: Arc<HostInner>,
 }

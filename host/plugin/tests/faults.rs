@@ -16,7 +16,7 @@ use bgplet_plugin_abi::{
     NoRawAttributes, Policy, PolicyError, validate_filter_result,
     validate_kernel, validate_selection,
 };
-use common::{Aggregators, Logs, batch, candidates, fault_wasm, host, peer};
+use common::{Aggregators, batch, candidates, fault_wasm, host, peer};
 
 fn switch(host: &PluginHost, config: &str) -> LoadedPlugin {
     host.load("switch", &fault_wasm("switch"), config).unwrap()
@@ -28,7 +28,6 @@ fn only(p: &LoadedPlugin) -> PolicyChains {
 
 #[test]
 fn a_well_behaved_plugin_answers_every_hook_and_uses_the_host_interface() {
-    let (logs, _g) = Logs::capture();
     let host = host();
     host.set_node(NodeRecord {
         name: "node-a".into(),
@@ -67,16 +66,10 @@ fn a_well_behaved_plugin_answers_every_hook_and_uses_the_host_interface() {
     );
     assert_eq!(m.calls_of(Hook::Import), 1);
     assert!(m.faults.is_empty());
-    assert!(
-        logs.text().contains("mode ok on node node-a"),
-        "{}",
-        logs.text()
-    );
 }
 
 #[test]
 fn a_trapping_plugin_is_answered_by_its_previous_generation() {
-    let (logs, _g) = Logs::capture();
     let host = host();
     let chains = only(&switch(&host, "ok"));
     let mut policy = chains.worker();
@@ -106,17 +99,6 @@ fn a_trapping_plugin_is_answered_by_its_previous_generation() {
     assert_eq!(m.faults_of(FaultKind::Trap), 3);
     assert_eq!(m.fallbacks_of(Hook::Import), 1);
     assert_eq!(m.defaults_of(Hook::Import), 0);
-    let text = logs.text();
-    assert!(
-        text.contains("plugin=\"switch\"") || text.contains("plugin=switch"),
-        "{text}"
-    );
-    assert!(
-        text.contains("hook=\"import\"") || text.contains("hook=import"),
-        "{text}"
-    );
-    assert!(text.contains("unreachable"), "{text}");
-
     // The host stays usable: swapping back to a good version works.
     chains.swap(ChainSpec::new(vec![switch(&host, "reject")]));
     let r = policy
