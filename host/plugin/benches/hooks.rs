@@ -97,6 +97,8 @@ fn hooks(c: &mut Criterion) {
     let host = PluginHost::new(HostConfig {
         // Wall-clock deadlines on a busy 2-core box: generous.
         call_deadline: Duration::from_secs(1),
+        // `BGPLET_PERF_MAP=1` for `perf record` of the bench.
+        perf_map: std::env::var_os("BGPLET_PERF_MAP").is_some(),
         ..HostConfig::default()
     })
     .unwrap();

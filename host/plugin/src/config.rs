@@ -22,6 +22,8 @@ pub struct HostConfig {
     pub tick: Duration,
     /// Directory for compiled artifacts; `None` keeps them in memory only.
     pub cache_dir: Option<PathBuf>,
+    /// Write `/tmp/perf-<pid>.map` so `perf` can name plugin functions.
+    pub perf_map: bool,
 }
 
 impl Default for HostConfig {
@@ -34,6 +36,7 @@ impl Default for HostConfig {
             load_deadline: Duration::from_secs(1),
             tick: Duration::from_millis(1),
             cache_dir: None,
+            perf_map: false,
         }
     }
 }

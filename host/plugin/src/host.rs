@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig,
+    ProfilingStrategy,
 };
 
 use crate::bindings::{FullPlugin, FullPluginPre};
@@ -69,6 +70,9 @@ impl PluginHost {
         let mut wc = Config::new();
         wc.epoch_interruption(true)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        if config.perf_map {
+            wc.profiler(ProfilingStrategy::PerfMap);
+        }
         let engine =
             Engine::new(&wc).map_err(|e| HostError::Engine(error_text(&e)))?;
         let mut linker = Linker::new(&engine);

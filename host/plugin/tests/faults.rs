@@ -318,3 +318,16 @@ fn a_failed_call_leaves_other_plugins_and_workers_untouched() {
         3
     );
 }
+
+#[test]
+fn a_wasi_call_hits_the_trap_stub() {
+    let host = host();
+    let mut policy = only(&switch(&host, "print")).worker();
+    let (attrs, routes) = batch(2);
+    let r = policy
+        .import(&peer(), &attrs, &routes, &NoRawAttributes)
+        .unwrap();
+    assert_eq!(r.verdicts, vec![0; 2]);
+    let m = host.metrics_of("switch").unwrap();
+    assert_eq!(m.faults_in(Hook::Import, FaultKind::Trap), 1);
+}

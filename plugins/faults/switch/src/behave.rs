@@ -4,8 +4,10 @@
 // Modes: ok (accept, best 0 or MARKER, install with metric MARKER; with
 // a marker, accepted routes get LOCAL_PREF = MARKER), reject (reject
 // and skip everything), trap, spin (loop forever), hog (allocate without
-// bound), miscount (wrong answer lengths), badedit (out-of-range edit,
-// selection index and kernel action), init-err, init-trap.
+// bound), print (writes to stdout: a WASI call, stubbed as a trap by
+// the host), miscount (wrong answer lengths), badedit (out-of-range
+// edit, selection index and kernel action), init-trap; anything else
+// makes init fail.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -20,6 +22,7 @@ const SPIN: u32 = 3;
 const HOG: u32 = 4;
 const MISCOUNT: u32 = 5;
 const BADEDIT: u32 = 6;
+const PRINT: u32 = 7;
 
 static MODE: AtomicU32 = AtomicU32::new(OK);
 static MARKER: AtomicU32 = AtomicU32::new(0);
@@ -51,6 +54,7 @@ pub(crate) fn init(config: String) -> Result<(), String> {
         "hog" => HOG,
         "miscount" => MISCOUNT,
         "badedit" => BADEDIT,
+        "print" => PRINT,
         "init-trap" => core::arch::wasm32::unreachable(),
         _ => return Err(format!("unknown mode in config {config:?}")),
     };
@@ -81,6 +85,7 @@ fn misbehave() {
                 held.push(std::hint::black_box(vec![1u8; 1 << 20]));
             }
         }
+        PRINT => println!("plugins have no stdout"),
         _ => {}
     }
 }
