@@ -62,6 +62,7 @@ ip netns exec "$tor" bird -c "$work/bird.conf" -s "$work/bird.ctl" -P "$work/bir
 
 ip netns exec "$node" "$BGPLET" run --resources examples/tor-peering.yaml \
     --node node1 --control-socket "$work/bgplet.ctl" --no-fib \
+    --bird-socket "$work/node1-bird.ctl" \
     >"$work/bgplet.log" 2>&1 &
 echo $! > "$work/bgplet.pid"
 
@@ -78,6 +79,8 @@ echo; echo "### bgplet status (node1)"
 "$BGPLET" status --control-socket "$work/bgplet.ctl"
 echo; echo "### bgplet routes (node1): what the ToR sent"
 "$BGPLET" routes --control-socket "$work/bgplet.ctl"
+echo; echo "### birdc against bgplet's BIRD-compatible socket (what calico-node's probes read)"
+birdc -s "$work/node1-bird.ctl" show protocols
 echo; echo "### BIRD on the ToR: show protocols"
 birdc -s "$work/bird.ctl" show protocols
 echo; echo "### BIRD on the ToR: what node1 announced"

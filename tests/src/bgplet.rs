@@ -144,8 +144,11 @@ impl Bgplet {
         let res = dir.join("resources.yaml");
         resources.write_to(&res)?;
         let socket = dir.join("bgplet.sock");
+        let bird_socket = dir.join("bird.ctl");
         let log = dir.join("bgplet.log");
         let bin = path_str(&binary)?;
+        // Each test's agent gets its own BIRD-protocol sockets: the
+        // default /var/run/calico/bird.ctl is shared by every namespace.
         let mut args = vec![
             bin,
             "run",
@@ -155,6 +158,8 @@ impl Bgplet {
             node,
             "--control-socket",
             path_str(&socket)?,
+            "--bird-socket",
+            path_str(&bird_socket)?,
         ];
         args.extend(opts.args.iter().map(String::as_str));
         let mut cmd = ns.command(&args);
@@ -218,6 +223,11 @@ impl Bgplet {
     /// itself.
     pub fn stop(&mut self, timeout: Duration) -> bool {
         self.process.terminate(timeout)
+    }
+
+    /// The BIRD-protocol socket (IPv4; `bird6.ctl` beside it for IPv6).
+    pub fn bird_socket(&self) -> PathBuf {
+        self.dir.join("bird.ctl")
     }
 
     /// Runs `bgplet ARGS --control-socket SOCK` and returns stdout.

@@ -33,8 +33,10 @@ pub struct Options {
     pub node: String,
     /// Control socket path.
     pub control_socket: PathBuf,
-    /// BIRD-protocol socket path (not served yet).
+    /// BIRD-protocol socket path (IPv4; the IPv6 one sits beside it).
     pub bird_socket: Option<PathBuf>,
+    /// Address of /metrics, /healthz and /readyz.
+    pub http_listen: Option<std::net::SocketAddr>,
     /// Leave the kernel alone.
     pub no_fib: bool,
     /// CALICO_ROUTER_ID.
@@ -68,9 +70,6 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         .context("the datastore ended before its first snapshot")?
         .map_err(anyhow::Error::msg)?;
     let plan = resources::plan(&first, &opts.node, &plan_opts)?;
-    if opts.bird_socket.is_some() {
-        warn!("--bird-socket: the BIRD control protocol is not served yet");
-    }
     info!(
         node = %plan.local.name,
         router_id = %plan.local.router_id,
@@ -82,7 +81,10 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     // Routes of a previous run stay in the kernel for as long as peers
     // keep ours under graceful restart (BIRD's `persist` plus the
     // default restart time), then the ones not re-learned go.
-    let kernel_tx = kernel::spawn(!opts.no_fib, STALE_ROUTE_WINDOW).await?;
+    let fib_counters = crate::observe::FibCounters::default();
+    let kernel_tx =
+        kernel::spawn(!opts.no_fib, STALE_ROUTE_WINDOW, fib_counters.clone())
+            .await?;
     let policies = Policies::start(&plan, &first)
         .context("loading the default plugins")?;
     let store_tx = routing::spawn(
@@ -103,6 +105,16 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         policies.worker(),
         kernel_tx,
     );
+    crate::observe::start(
+        crate::observe::Endpoints {
+            bird_socket: opts.bird_socket.clone(),
+            http: opts.http_listen,
+        },
+        store_tx.clone(),
+        policies.host(),
+        fib_counters,
+    )
+    .await;
 
     let control =
         ControlServer::bind(&opts.control_socket).with_context(|| {

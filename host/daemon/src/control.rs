@@ -146,6 +146,10 @@ pub enum Query {
     Status(oneshot::Sender<StatusReply>),
     /// Answer with the route table.
     Routes(oneshot::Sender<RoutesReply>),
+    /// Answer with what the BIRD-compatible socket shows.
+    Bird(oneshot::Sender<crate::birdctl::BirdView>),
+    /// Answer with the session part of /metrics.
+    Metrics(oneshot::Sender<crate::metrics::MetricsView>),
 }
 
 /// Serves the control socket until the task is dropped.

@@ -19,6 +19,7 @@ const IPIP_DEVICE: &str = "tunl0";
 pub async fn spawn(
     enabled: bool,
     stale_after: Duration,
+    counters: crate::observe::FibCounters,
 ) -> anyhow::Result<mpsc::UnboundedSender<Vec<KernelChange>>> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Vec<KernelChange>>();
     if !enabled {
@@ -53,6 +54,9 @@ pub async fn spawn(
                     for failure in &report.failures {
                         warn!(prefix = ?failure.prefix, error = %failure.error, "kernel refused a route");
                     }
+                    if let Ok(mut c) = counters.lock() {
+                        *c = fib.counters();
+                    }
                 }
                 event = fib.next_event() => {
                     if let Err(e) = event {
@@ -60,6 +64,9 @@ pub async fn spawn(
                         tokio::time::sleep(Duration::from_secs(1)).await;
                     }
                     let _ = fib.retry_pending().await;
+                    if let Ok(mut c) = counters.lock() {
+                        *c = fib.counters();
+                    }
                 }
                 () = &mut stale, if !swept => {
                     swept = true;

@@ -4,14 +4,18 @@
 mod agent;
 // Wired into the agent next; until then the binary leaves their API
 // unused.
+// Also compiled into tests/birdctl.rs, which uses the whole API.
 #[allow(dead_code, unused_imports)]
 mod birdctl;
 mod codec;
 mod control;
 mod datastore;
+mod ifaces;
 mod kernel;
+// Also compiled into tests/metrics.rs, which uses the whole API.
 #[allow(dead_code, unused_imports)]
 mod metrics;
+mod observe;
 mod output;
 mod peer;
 mod policy;
@@ -68,10 +72,19 @@ struct RunArgs {
     /// Unix socket for `bgplet status` and `bgplet routes`.
     #[arg(long, value_name = "PATH", default_value = DEFAULT_CONTROL_SOCKET)]
     control_socket: PathBuf,
-    /// Socket speaking BIRD's control protocol (not served yet; accepted
-    /// so deployments can already pass it).
-    #[arg(long, value_name = "PATH")]
-    bird_socket: Option<PathBuf>,
+    /// Socket speaking BIRD's control protocol, for calico-node's probes,
+    /// `calicoctl node status` and `birdc`; the IPv6 one (`bird6.ctl`)
+    /// sits beside it. `none` disables both.
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "/var/run/calico/bird.ctl"
+    )]
+    bird_socket: String,
+    /// Address of the HTTP endpoints /metrics, /healthz and /readyz
+    /// (`none` disables them).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9179")]
+    http_listen: String,
     /// Do not program the kernel routing table.
     #[arg(long)]
     no_fib: bool,
@@ -139,7 +152,18 @@ fn main() -> anyhow::Result<()> {
                 secret_namespace: args.secret_namespace,
                 node: args.node,
                 control_socket: args.control_socket,
-                bird_socket: args.bird_socket,
+                bird_socket: (args.bird_socket != "none")
+                    .then(|| PathBuf::from(&args.bird_socket)),
+                http_listen: if args.http_listen == "none" {
+                    None
+                } else {
+                    Some(args.http_listen.parse().with_context(|| {
+                        format!(
+                            "--http-listen {}: not an address:port",
+                            args.http_listen
+                        )
+                    })?)
+                },
                 no_fib: args.no_fib,
                 router_id: args.router_id,
             }))

@@ -90,10 +90,9 @@ impl Policies {
         Ok(true)
     }
 
-    /// Per-plugin counters.
-    #[allow(dead_code)]
-    pub fn metrics(&self) -> Vec<bgplet_plugin::PluginMetrics> {
-        self.host.metrics()
+    /// The plugin host (for its counters).
+    pub fn host(&self) -> PluginHost {
+        self.host.clone()
     }
 }
 

@@ -154,6 +154,10 @@ pub fn spawn(
         senders: HashMap::new(),
         configured: Vec::new(),
         kernel,
+        sessions: HashMap::new(),
+        counters: HashMap::new(),
+        started: std::time::SystemTime::now(),
+        last_change: std::time::SystemTime::now(),
     };
     let spawned = std::thread::Builder::new()
         .name("bgplet-routing".into())
@@ -170,6 +174,21 @@ struct Routing {
     senders: HashMap<Arc<str>, mpsc::UnboundedSender<Bytes>>,
     configured: Vec<PeerInfo>,
     kernel: mpsc::UnboundedSender<Vec<KernelChange>>,
+    /// Per session: what its OPENs agreed and our end of it.
+    sessions: HashMap<Arc<str>, SessionFacts>,
+    /// Per session: UPDATEs received and messages sent.
+    counters: HashMap<Arc<str>, (u64, u64)>,
+    started: std::time::SystemTime,
+    last_change: std::time::SystemTime,
+}
+
+/// What the status interfaces show about an established session.
+struct SessionFacts {
+    hold_time: u16,
+    keepalive_time: u16,
+    peer_id: Ipv4Addr,
+    local_as: u32,
+    source: Option<IpAddr>,
 }
 
 /// How many queued UPDATEs are handed to the RIB in one batch.
@@ -188,12 +207,14 @@ impl Routing {
             };
             match event {
                 Event::Update { name, update } => {
+                    self.count_received(&name);
                     // Gather the UPDATEs already queued behind this one so
                     // the plugins see them as one batch.
                     let mut batch = vec![(name, to_route_update(*update))];
                     while batch.len() < MAX_BATCH {
                         match rx.try_recv() {
                             Ok(Event::Update { name, update }) => {
+                                self.count_received(&name);
                                 batch.push((name, to_route_update(*update)));
                             }
                             Ok(other) => {
@@ -220,12 +241,14 @@ impl Routing {
             Event::PeerUp(up) => self.peer_up(*up),
             Event::PeerDown { name } => {
                 self.senders.remove(name.as_str());
+                self.sessions.remove(name.as_str());
                 match self.rib.peer_down(&name) {
                     Ok(out) => self.carry_out(out),
                     Err(e) => debug!(peer = %name, error = %e, "peer down"),
                 }
             }
             Event::Update { name, update } => {
+                self.count_received(&name);
                 let out = self
                     .rib
                     .update_many([(name.as_str(), to_route_update(*update))]);
@@ -237,7 +260,10 @@ impl Routing {
                     Err(e) => debug!(peer = %name, error = %e, "route refresh"),
                 }
             }
-            Event::SetPeers(peers) => self.configured = peers,
+            Event::SetPeers(peers) => {
+                self.configured = peers;
+                self.last_change = std::time::SystemTime::now();
+            }
             Event::SetLocal(routes) => {
                 let out = self.rib.set_local(routes);
                 self.carry_out(out);
@@ -252,6 +278,12 @@ impl Routing {
             }
             Event::Query(Query::Routes(tx)) => {
                 let _ = tx.send(self.routes());
+            }
+            Event::Query(Query::Bird(tx)) => {
+                let _ = tx.send(self.bird_view());
+            }
+            Event::Query(Query::Metrics(tx)) => {
+                let _ = tx.send(self.metrics_view());
             }
         }
     }
@@ -292,6 +324,16 @@ impl Routing {
             self.carry_out(out);
         }
         self.senders.insert(Arc::from(up.name.as_str()), up.sender);
+        self.sessions.insert(
+            Arc::from(up.name.as_str()),
+            SessionFacts {
+                hold_time: n.hold_time,
+                keepalive_time: n.keepalive_time,
+                peer_id: n.peer_bgp_id,
+                local_as: up.local_as,
+                source: up.local_address,
+            },
+        );
         match self.rib.peer_up(config) {
             Ok(out) => self.carry_out(out),
             Err(e) => {
@@ -305,6 +347,8 @@ impl Routing {
             match output {
                 Output::Send { peer, messages } => {
                     if let Some(sender) = self.senders.get(&peer) {
+                        self.counters.entry(peer.clone()).or_default().1 +=
+                            messages.len() as u64;
                         for m in messages {
                             let _ = sender.send(m);
                         }
@@ -315,6 +359,40 @@ impl Routing {
                 }
             }
         }
+    }
+
+    fn count_received(&mut self, name: &str) {
+        match self.counters.get_mut(name) {
+            Some(c) => c.0 += 1,
+            None => {
+                self.counters.insert(Arc::from(name), (1, 0));
+            }
+        }
+    }
+
+    fn bird_view(&self) -> crate::birdctl::BirdView {
+        crate::observe::bird_view(
+            &self.node,
+            &self.configured,
+            &self.rib,
+            |name| {
+                self.sessions.get(name).map(|f| crate::observe::Facts {
+                    hold_time: f.hold_time,
+                    keepalive_time: f.keepalive_time,
+                    peer_id: f.peer_id,
+                    local_as: f.local_as,
+                    source: f.source,
+                })
+            },
+            self.started,
+            self.last_change,
+        )
+    }
+
+    fn metrics_view(&self) -> crate::metrics::MetricsView {
+        crate::observe::metrics_view(&self.configured, &self.rib, |name| {
+            self.counters.get(name).copied().unwrap_or_default()
+        })
     }
 
     fn status(&self) -> StatusReply {
