@@ -167,3 +167,74 @@ fn the_artifact_cache_serves_memory_then_disk_and_refuses_a_tampered_file() {
     assert_eq!(p.artifact_source(), ArtifactSource::Compiled);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn workers_switch_generations_only_between_batches() {
+    let host = host();
+    let wasm = fault_wasm("switch");
+    let ok = host.load("p", &wasm, "ok").unwrap();
+    let reject = host.load("p", &wasm, "reject").unwrap();
+    let chains = PolicyChains::new(ChainSpec::new(vec![ok.clone()]));
+    let (attrs, routes) = batch(30);
+    std::thread::scope(|s| {
+        let workers: Vec<_> = (0..2)
+            .map(|_| {
+                let mut policy = chains.worker();
+                let (attrs, routes) = (&attrs, &routes);
+                s.spawn(move || {
+                    for _ in 0..200 {
+                        let r = policy
+                            .import(&peer(), attrs, routes, &NoRawAttributes)
+                            .unwrap();
+                        // One generation decides a whole batch.
+                        let first = r.verdicts[0];
+                        assert!(r.verdicts.iter().all(|&v| v == first));
+                    }
+                })
+            })
+            .collect();
+        for i in 0..20 {
+            let next = if i % 2 == 0 { &reject } else { &ok };
+            chains.swap(ChainSpec::new(vec![next.clone()]));
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        for w in workers {
+            w.join().unwrap();
+        }
+    });
+    assert!(host.metrics_of("p").unwrap().faults.is_empty());
+}
+
+#[test]
+fn an_exhausted_instance_pool_is_a_fault_not_a_crash() {
+    // 1 worker x 1 plugin x 2 + 4 spare = 6 instances in the pool.
+    let host = PluginHost::new(HostConfig {
+        workers: 1,
+        max_plugins: 1,
+        ..HostConfig::default()
+    })
+    .unwrap();
+    let p = host.load("p", &fault_wasm("switch"), "ok").unwrap();
+    let chains = PolicyChains::new(ChainSpec::new(vec![p]));
+    let (attrs, routes) = batch(1);
+    let mut workers: Vec<_> = (0..8).map(|_| chains.worker()).collect();
+    let answers: Vec<u8> = workers
+        .iter_mut()
+        .map(|w| {
+            w.import(&peer(), &attrs, &routes, &NoRawAttributes)
+                .unwrap()
+                .verdicts[0]
+        })
+        .collect();
+    assert_eq!(&answers[..6], [1; 6]);
+    assert_eq!(&answers[6..], [0; 2], "no instance: rejected");
+    let m = host.metrics_of("p").unwrap();
+    assert_eq!(m.faults_of(bgplet_plugin::FaultKind::Instantiate), 2);
+    // Dropping workers returns their slots.
+    workers.truncate(1);
+    let mut again = chains.worker();
+    let r = again
+        .import(&peer(), &attrs, &routes, &NoRawAttributes)
+        .unwrap();
+    assert_eq!(r.verdicts, vec![1]);
+}
