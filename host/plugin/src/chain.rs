@@ -16,7 +16,7 @@
 //!   uses its built-in decision.
 //!
 //! Faults: a plugin that traps, times out, runs out of memory or gives a
-//! malformed answer is counted and logged (in [`crate::instance`]), its
+//! malformed answer is counted and logged (plugin, hook, kind), its
 //! instance is rebuilt on the next call, and the batch is answered by
 //! the plugin's previous generation (the version it replaced in the
 //! last [`PolicyChains::swap`]). When there is none, or it fails too,
