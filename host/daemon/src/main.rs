@@ -12,6 +12,7 @@ mod control;
 mod datastore;
 mod ifaces;
 mod kernel;
+mod lab;
 // Also compiled into tests/metrics.rs, which uses the whole API.
 #[allow(dead_code, unused_imports)]
 mod metrics;
@@ -50,6 +51,9 @@ enum Command {
     Status(QueryArgs),
     /// Show every path of every prefix a running agent holds.
     Routes(QueryArgs),
+    /// A Calico cluster in network namespaces: bgplet nodes, pods,
+    /// pings (root).
+    Lab(lab::LabArgs),
 }
 
 #[derive(clap::Args)]
@@ -168,6 +172,7 @@ fn main() -> anyhow::Result<()> {
                 router_id: args.router_id,
             }))
         }
+        Command::Lab(args) => lab::main(args, &runtime),
         Command::Status(args) => runtime.block_on(query(
             args,
             control::Request::Status,
