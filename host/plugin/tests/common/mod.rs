@@ -27,7 +27,13 @@ pub fn fault_wasm(name: &str) -> Vec<u8> {
         let target = repo().join("target/plugin-faults");
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
-            .args(["build", "--release", "--target", "wasm32-wasip2"])
+            .args([
+                "build",
+                "--release",
+                "--locked",
+                "--target",
+                "wasm32-wasip2",
+            ])
             .arg("--manifest-path")
             .arg(repo().join("plugins/faults/Cargo.toml"))
             .env("CARGO_TARGET_DIR", &target)
