@@ -266,6 +266,8 @@ impl Ticker {
         engine: &Engine,
         tick: std::time::Duration,
     ) -> Result<Self, HostError> {
+        // A zero tick would turn the ticker into a busy loop.
+        let tick = tick.max(std::time::Duration::from_micros(100));
         let stop = Arc::new(AtomicBool::new(false));
         let (e, s) = (engine.clone(), stop.clone());
         let handle = std::thread::Builder::new()
