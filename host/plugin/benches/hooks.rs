@@ -102,9 +102,15 @@ fn hooks(c: &mut Criterion) {
         ..HostConfig::default()
     })
     .unwrap();
+    let cold = std::time::Instant::now();
     let calico = host
         .load("calico", bgplet_plugins_bundle::CALICO, &config)
         .unwrap();
+    eprintln!(
+        "calico: {} bytes, cold load (compile + validate + init) {:?}",
+        bgplet_plugins_bundle::CALICO.len(),
+        cold.elapsed()
+    );
     let chains = PolicyChains::new(ChainSpec::new(vec![calico]));
     let mut wasm = chains.worker();
     let mut native = NativePolicy::<Calico>::new(&config).unwrap();
@@ -159,6 +165,19 @@ fn hooks(c: &mut Criterion) {
             })
         });
     }
+    g.finish();
+    // A reload of an already compiled plugin: link, type check, scratch
+    // instance, describe, init.
+    let mut g = c.benchmark_group("load");
+    g.sample_size(20).measurement_time(Duration::from_secs(3));
+    g.bench_function("calico/cached", |b| {
+        b.iter(|| {
+            black_box(
+                host.load("calico", bgplet_plugins_bundle::CALICO, &config)
+                    .unwrap(),
+            )
+        })
+    });
     g.finish();
     for m in host.metrics() {
         assert!(m.faults.is_empty(), "{}: {:?}", m.plugin, m.faults);
