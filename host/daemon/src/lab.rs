@@ -50,9 +50,13 @@ struct LabOptions {
     /// Number of nodes.
     #[arg(long, default_value_t = 3)]
     nodes: usize,
-    /// Full mesh, or route reflectors (node1, and node2 from 5 nodes).
+    /// Full mesh, or route reflectors.
     #[arg(long, value_enum, default_value_t = Topology::Mesh)]
     topology: Topology,
+    /// With `--topology rr`: how many nodes (node1, node2, ...) are
+    /// reflectors; one, or two from 5 nodes up.
+    #[arg(long, value_name = "N")]
+    reflectors: Option<usize>,
     /// Run node N (node2 when N is left out) as a real BIRD 2
     /// configured the way calico-node configures it.
     #[arg(
@@ -188,6 +192,7 @@ fn up(opts: &LabOptions, dir: &Path) -> anyhow::Result<State> {
         &opts.place.prefix,
         opts.nodes,
         opts.topology,
+        opts.reflectors,
         opts.bird_node,
     )?;
     std::fs::create_dir_all(dir)

@@ -30,8 +30,8 @@ pub const MAX_NODES: usize = 200;
 pub enum Topology {
     /// Calico's default node-to-node mesh.
     Mesh,
-    /// Mesh off; node 1 (and node 2 from 5 nodes up) are route
-    /// reflectors, every other node peers with them.
+    /// Mesh off; the first nodes are route reflectors (`--reflectors`),
+    /// every other node peers with them.
     Rr,
 }
 
@@ -79,11 +79,14 @@ pub struct LabPlan {
 }
 
 impl LabPlan {
-    /// Plans `count` nodes; `bird_node` (1-based) runs BIRD.
+    /// Plans `count` nodes; `bird_node` (1-based) runs BIRD; with
+    /// route reflectors, the first `reflectors` nodes are the reflectors
+    /// (default: one, two from five nodes up).
     pub fn new(
         prefix: &str,
         count: usize,
         topology: Topology,
+        reflectors: Option<usize>,
         bird_node: Option<usize>,
     ) -> anyhow::Result<LabPlan> {
         if !(2..=MAX_NODES).contains(&count) {
@@ -94,7 +97,13 @@ impl LabPlan {
         {
             anyhow::bail!("--bird-node {b}: there are only {count} nodes");
         }
-        let reflectors = if count >= 5 { 2 } else { 1 };
+        let reflectors = reflectors.unwrap_or(if count >= 5 { 2 } else { 1 });
+        if !(1..count).contains(&reflectors) {
+            anyhow::bail!(
+                "--reflectors must leave at least one client: 1 to {}",
+                count - 1
+            );
+        }
         let nodes = (1..=count)
             .map(|i| {
                 let name = format!("node{i}");
@@ -222,7 +231,7 @@ mod tests {
 
     #[test]
     fn three_node_mesh_gets_addresses_blocks_and_pods() {
-        let p = LabPlan::new("lab", 3, Topology::Mesh, None).unwrap();
+        let p = LabPlan::new("lab", 3, Topology::Mesh, None, None).unwrap();
         assert_eq!(p.nodes[2].ip, Ipv4Addr::new(10, 0, 0, 13));
         assert_eq!(p.nodes[2].block, "10.244.3.0/26");
         assert_eq!(p.nodes[0].pods[1].ip, Ipv4Addr::new(10, 244, 1, 3));
@@ -235,9 +244,11 @@ mod tests {
 
     #[test]
     fn five_node_rr_lab_has_two_reflectors_and_the_peer_selectors() {
-        let p = LabPlan::new("lab", 5, Topology::Rr, None).unwrap();
+        let p = LabPlan::new("lab", 5, Topology::Rr, None, None).unwrap();
         let rrs: Vec<bool> = p.nodes.iter().map(|n| n.rr).collect();
         assert_eq!(rrs, [true, true, false, false, false]);
+        let one = LabPlan::new("lab", 5, Topology::Rr, Some(1), None).unwrap();
+        assert_eq!(one.nodes.iter().filter(|n| n.rr).count(), 1);
         let y = p.resources_yaml();
         assert!(y.contains("nodeToNodeMeshEnabled: false"));
         assert!(y.contains("nodeSelector: \"!has(rr)\""));
@@ -246,8 +257,8 @@ mod tests {
 
     #[test]
     fn a_bird_reflector_is_refused() {
-        assert!(LabPlan::new("lab", 3, Topology::Rr, Some(1)).is_err());
-        assert!(LabPlan::new("lab", 3, Topology::Mesh, Some(4)).is_err());
-        assert!(LabPlan::new("lab", 3, Topology::Rr, Some(2)).is_ok());
+        assert!(LabPlan::new("lab", 3, Topology::Rr, None, Some(1)).is_err());
+        assert!(LabPlan::new("lab", 3, Topology::Mesh, None, Some(4)).is_err());
+        assert!(LabPlan::new("lab", 3, Topology::Rr, None, Some(2)).is_ok());
     }
 }
