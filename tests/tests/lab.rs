@@ -1,0 +1,349 @@
+//! `bgplet lab` end to end: the user-facing command builds the cluster
+//! (`lab up --prefix P --state-dir D`), the tests read its state file and
+//! check every node's kernel table, BGP paths and pod-to-pod pings, and
+//! the guard runs `lab down` on drop, also when a test panics.
+//!
+//! Every lab gets a prefix `blt<pid hex>_<n>` from its scratch directory,
+//! so parallel tests never collide and the harness's stale sweep also
+//! removes the namespaces of a killed run.
+
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use bgplet_tests::*;
+use serde_json::Value;
+
+/// A lab brought up by `bgplet lab up`, removed by `bgplet lab down`
+/// on drop.
+struct Lab {
+    bin: PathBuf,
+    prefix: String,
+    dir: TestDir,
+    state: Value,
+}
+
+impl Lab {
+    /// `bgplet lab up ARGS` with a unique prefix and state directory;
+    /// returns once the lab converged (the command waits for that).
+    fn up(args: &[&str]) -> Result<Lab> {
+        require_tools(&["ip", "ping"])?;
+        let bin = bgplet_binary()?;
+        let dir = TestDir::new("lab")?;
+        let name = dir
+            .path()
+            .file_name()
+            .and_then(|n| n.to_str())
+            .context("scratch dir name")?;
+        let prefix = format!("blt{}", name.trim_end_matches("-lab"));
+        let mut lab = Lab {
+            bin,
+            prefix,
+            dir,
+            state: Value::Null,
+        };
+        let started = Instant::now();
+        let out = lab.bgplet(&[&["lab", "up"], args].concat())?;
+        if !out.status.success() {
+            bail!(
+                "bgplet lab up {args:?} failed:\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        eprintln!("lab up {args:?}: {:.1?}", started.elapsed());
+        let text = std::fs::read_to_string(lab.lab_dir().join("state.json"))?;
+        lab.state = serde_json::from_str(&text)?;
+        Ok(lab)
+    }
+
+    fn lab_dir(&self) -> PathBuf {
+        self.dir.join(&self.prefix)
+    }
+
+    /// Runs `bgplet ARGS --prefix P --state-dir D`.
+    fn bgplet(&self, args: &[&str]) -> Result<std::process::Output> {
+        let dir = self.dir.path().to_string_lossy().into_owned();
+        Ok(Command::new(&self.bin)
+            .args(args)
+            .args(["--prefix", &self.prefix, "--state-dir", &dir])
+            .stdin(Stdio::null())
+            .output()?)
+    }
+
+    fn nodes(&self) -> Vec<Value> {
+        self.state["plan"]["nodes"].as_array().cloned().unwrap()
+    }
+
+    fn agent(&self, node: &str) -> Value {
+        self.state["agents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["node"] == node)
+            .cloned()
+            .unwrap()
+    }
+
+    /// `ip -j route` of a node.
+    fn kernel(&self, node: &Value) -> Result<Vec<Value>> {
+        let ns = node["netns"].as_str().unwrap();
+        let out = Command::new("ip")
+            .args(["-n", ns, "-j", "route", "show", "table", "main"])
+            .output()?;
+        if !out.status.success() {
+            bail!("ip route in {ns}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(serde_json::from_slice(&out.stdout)?)
+    }
+
+    /// `bgplet routes -o json` of a bgplet node.
+    fn bgp_routes(&self, node: &str) -> Result<Value> {
+        let socket = self.agent(node)["control_socket"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let out = Command::new(&self.bin)
+            .args(["routes", "-o", "json", "--control-socket", &socket])
+            .output()?;
+        if !out.status.success() {
+            bail!("bgplet routes: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(serde_json::from_slice(&out.stdout)?)
+    }
+
+    /// Asserts that every node's kernel has every other node's block
+    /// `via <its eth0> dev eth0 proto bird metric 1024` and its own
+    /// block as `blackhole proto bird`.
+    fn assert_kernels_converged(&self) {
+        let nodes = self.nodes();
+        for node in &nodes {
+            let routes = self.kernel(node).unwrap();
+            let name = node["name"].as_str().unwrap();
+            for other in &nodes {
+                let r = find(&routes, other["block"].as_str().unwrap())
+                    .unwrap_or_else(|| {
+                        panic!(
+                            "{name}: no route to {}: {routes:#?}",
+                            other["block"]
+                        )
+                    });
+                assert_eq!(r["protocol"], "bird", "{name}: {r}");
+                if other["name"] == node["name"] {
+                    assert_eq!(r["type"], "blackhole", "{name}: {r}");
+                } else {
+                    assert_eq!(r["gateway"], other["ip"], "{name}: {r}");
+                    assert_eq!(r["dev"], "eth0", "{name}: {r}");
+                    assert_eq!(r["metric"], 1024, "{name}: {r}");
+                }
+            }
+        }
+    }
+
+    /// Pings every pod from every pod on another node.
+    fn assert_pods_ping_across_nodes(&self) {
+        let nodes = self.nodes();
+        let mut failed = Vec::new();
+        for a in &nodes {
+            for pa in a["pods"].as_array().unwrap() {
+                for b in nodes.iter().filter(|b| b["name"] != a["name"]) {
+                    for pb in b["pods"].as_array().unwrap() {
+                        let (from, to) = (
+                            pa["netns"].as_str().unwrap(),
+                            pb["ip"].as_str().unwrap(),
+                        );
+                        if !ping(from, to) {
+                            failed.push(format!("{from} -> {to}"));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(failed.is_empty(), "pings failed: {failed:?}");
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        match self.bgplet(&["lab", "down"]) {
+            Ok(out) if out.status.success() => {}
+            Ok(out) => eprintln!(
+                "bgplet lab down: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ),
+            Err(e) => eprintln!("bgplet lab down: {e:#}"),
+        }
+    }
+}
+
+fn find<'a>(routes: &'a [Value], dst: &str) -> Option<&'a Value> {
+    routes.iter().find(|r| r["dst"] == dst)
+}
+
+fn ping(ns: &str, dst: &str) -> bool {
+    (0..3).any(|_| {
+        Command::new("ip")
+            .args([
+                "netns", "exec", ns, "ping", "-c", "1", "-W", "1", "-q", dst,
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
+}
+
+/// A kernel table without what differs between labs (nothing should):
+/// each route as "type dst via gateway dev proto metric", sorted.
+fn normalized(routes: &[Value]) -> Vec<String> {
+    let field = |r: &Value, k: &str| match &r[k] {
+        Value::Null => "-".to_string(),
+        Value::String(s) => s.clone(),
+        v => v.to_string(),
+    };
+    let mut v: Vec<String> = routes
+        .iter()
+        .map(|r| {
+            [
+                "type", "dst", "gateway", "dev", "protocol", "metric", "scope",
+            ]
+            .iter()
+            .map(|k| field(r, k))
+            .collect::<Vec<_>>()
+            .join(" ")
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn three_node_mesh_lab_installs_every_block_and_pods_ping_across_nodes() {
+    let lab = Lab::up(&[]).unwrap();
+    lab.assert_kernels_converged();
+    lab.assert_pods_ping_across_nodes();
+    // Felix's pod routes stay the kernel's: bgplet adds, never takes over.
+    let node1 = &lab.nodes()[0];
+    let routes = lab.kernel(node1).unwrap();
+    let pod = find(&routes, "10.244.1.2").unwrap();
+    assert_eq!(pod["dev"], "cali1");
+    assert_ne!(pod["protocol"], "bird");
+}
+
+#[test]
+fn five_node_lab_with_one_reflector_reflects_client_blocks_with_originator_and_cluster_list()
+ {
+    let lab =
+        Lab::up(&["--nodes", "5", "--topology", "rr", "--reflectors", "1"])
+            .unwrap();
+    lab.assert_kernels_converged();
+    // node3 learns node4's block only through node1, the reflector.
+    let routes = lab.bgp_routes("node3").unwrap();
+    let entry = routes["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["prefix"] == "10.244.4.0/26")
+        .cloned()
+        .unwrap_or_else(|| panic!("node3 lacks node4's block: {routes:#}"));
+    let paths = entry["paths"].as_array().unwrap();
+    assert_eq!(paths.len(), 1, "{entry:#}");
+    let p = &paths[0];
+    assert_eq!(p["peer_address"], "10.0.0.11", "{p:#}");
+    assert_eq!(p["next_hop"], "10.0.0.14", "{p:#}");
+    assert_eq!(p["originator_id"], "10.0.0.14", "{p:#}");
+    assert_eq!(p["cluster_list"], serde_json::json!(["224.0.0.1"]), "{p:#}");
+    lab.assert_pods_ping_across_nodes();
+}
+
+#[test]
+fn killing_an_agent_withdraws_its_block_and_restarting_it_restores_it() {
+    let lab = Lab::up(&[]).unwrap();
+    let nodes = lab.nodes();
+    let agent = lab.agent("node3");
+    let pid = agent["pid"].as_i64().unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(pid).unwrap()),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    // The kernel closes the dead agent's sockets: the peers see the TCP
+    // session end at once, well before the 240 s hold timer.
+    let gone = Instant::now();
+    wait_for(
+        "node3's block to leave node1 and node2",
+        Duration::from_secs(20),
+        Duration::from_millis(100),
+        || {
+            Ok(nodes[..2].iter().all(|n| {
+                lab.kernel(n)
+                    .map(|r| find(&r, "10.244.3.0/26").is_none())
+                    .unwrap_or(false)
+            }))
+        },
+    )
+    .unwrap();
+    eprintln!("withdrawn from both kernels after {:.1?}", gone.elapsed());
+
+    // Start it again exactly as the lab did.
+    let netns = agent["netns"].as_str().unwrap();
+    let command: Vec<String> = agent["command"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect();
+    let mut cmd = Command::new("ip");
+    cmd.args(["netns", "exec", netns]).args(&command);
+    let log = PathBuf::from(agent["log"].as_str().unwrap());
+    // Killed on drop, before the lab goes.
+    let _restarted = Process::spawn("bgplet", cmd, Some(&log)).unwrap();
+    let back = Instant::now();
+    wait_for(
+        "node3's block back in node1 and node2",
+        Duration::from_secs(40),
+        Duration::from_millis(200),
+        || {
+            Ok(nodes[..2].iter().all(|n| {
+                lab.kernel(n)
+                    .map(|r| find(&r, "10.244.3.0/26").is_some())
+                    .unwrap_or(false)
+            }))
+        },
+    )
+    .unwrap();
+    eprintln!("restored after {:.1?}", back.elapsed());
+    lab.assert_kernels_converged();
+    lab.assert_pods_ping_across_nodes();
+}
+
+#[test]
+fn mixed_lab_with_a_bird_node_converges_to_the_kernel_routes_of_an_all_bgplet_lab()
+ {
+    require_tools(&["bird", "birdc"]).unwrap();
+    let mixed = Lab::up(&["--bird-node", "2"]).unwrap();
+    mixed.assert_kernels_converged();
+    mixed.assert_pods_ping_across_nodes();
+    assert_eq!(mixed.agent("node2")["kind"], "bird");
+    let mixed_tables: Vec<Vec<String>> = mixed
+        .nodes()
+        .iter()
+        .map(|n| normalized(&mixed.kernel(n).unwrap()))
+        .collect();
+    drop(mixed);
+
+    let plain = Lab::up(&[]).unwrap();
+    let plain_tables: Vec<Vec<String>> = plain
+        .nodes()
+        .iter()
+        .map(|n| normalized(&plain.kernel(n).unwrap()))
+        .collect();
+    // The bgplet nodes (1 and 3) and the BIRD node itself: the same
+    // table, route for route.
+    for (i, (m, p)) in mixed_tables.iter().zip(&plain_tables).enumerate() {
+        assert_eq!(m, p, "node{} differs", i + 1);
+    }
+}
