@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use arc_swap::ArcSwap;
 use bgplet_plugin_abi::{
-    AbiError, EditProgram, FilterResult, KEY_STRIDE, NextHopMode, PeerInfo,
+    AbiError, Candidates, EditProgram, FilterResult, NextHopMode, PeerInfo,
     PeerKind, Policy, PolicyError, ROUTE_STRIDE, RawAttributes,
     validate_kernel, validate_selection,
 };
@@ -385,13 +385,9 @@ impl Policy for PolicyChain {
         candidates: &[u32],
         counts: &[u32],
     ) -> Result<Vec<u32>, PolicyError> {
-        let want: usize = counts.iter().map(|&c| c as usize).sum();
-        if candidates.len() != want * KEY_STRIDE {
-            return Err(PolicyError::BadInput(AbiError::CandidateCount {
-                expected: want * KEY_STRIDE,
-                got: candidates.len(),
-            }));
-        }
+        // The RIB sends only prefixes with candidates: for a count of 0
+        // no answer is valid.
+        Candidates::parse(candidates, counts).map_err(PolicyError::BadInput)?;
         let r = self.decide(Hook::Selection, |runner| {
             let answer = runner.call(Hook::Selection, |hot, store| {
                 hot.select(store, candidates, counts)
