@@ -236,6 +236,13 @@ fn start_bgplet(state: &State, node: &plan::NodeSpec) -> anyhow::Result<Agent> {
     let exe = std::env::current_exe().context("finding the bgplet binary")?;
     let socket = state.dir.join(format!("{}.ctl", node.name));
     let log = state.dir.join(format!("{}.log", node.name));
+    // Namespaces share the filesystem: each agent needs its own BIRD
+    // control sockets (bird.ctl and bird6.ctl beside it), or they would
+    // all take calico-node's /var/run/calico/bird.ctl.
+    let bird_dir = state.dir.join(&node.name);
+    std::fs::create_dir_all(&bird_dir)
+        .with_context(|| format!("creating {}", bird_dir.display()))?;
+    let bird_socket = bird_dir.join("bird.ctl");
     let command: Vec<String> = vec![
         exe.to_string_lossy().into_owned(),
         "run".into(),
@@ -245,6 +252,8 @@ fn start_bgplet(state: &State, node: &plan::NodeSpec) -> anyhow::Result<Agent> {
         node.name.clone(),
         "--control-socket".into(),
         socket.to_string_lossy().into_owned(),
+        "--bird-socket".into(),
+        bird_socket.to_string_lossy().into_owned(),
     ];
     let pid = spawn_in(&node.netns, &command, &log)?;
     Ok(Agent {
@@ -253,6 +262,7 @@ fn start_bgplet(state: &State, node: &plan::NodeSpec) -> anyhow::Result<Agent> {
         kind: AgentKind::Bgplet,
         pid,
         control_socket: socket,
+        bird_socket: Some(bird_socket),
         log,
         command,
     })
@@ -290,7 +300,8 @@ fn start_bird(state: &State, node: &plan::NodeSpec) -> anyhow::Result<Agent> {
         netns: node.netns.clone(),
         kind: AgentKind::Bird,
         pid,
-        control_socket: socket,
+        control_socket: socket.clone(),
+        bird_socket: Some(socket),
         log,
         command,
     })
@@ -416,12 +427,21 @@ fn print_up(state: &State) {
     println!("\nnamespaces and control sockets:");
     for agent in &state.agents {
         match agent.kind {
-            AgentKind::Bgplet => println!(
-                "  {:<7} ip netns exec {}  |  bgplet status --control-socket {}",
-                agent.node,
-                agent.netns,
-                agent.control_socket.display()
-            ),
+            AgentKind::Bgplet => {
+                println!(
+                    "  {:<7} ip netns exec {}  |  bgplet status --control-socket {}",
+                    agent.node,
+                    agent.netns,
+                    agent.control_socket.display()
+                );
+                if let Some(b) = &agent.bird_socket {
+                    println!(
+                        "  {:<7} (BIRD's protocol too)  |  birdc -s {} show protocols",
+                        "",
+                        b.display()
+                    );
+                }
+            }
             AgentKind::Bird => println!(
                 "  {:<7} ip netns exec {}  |  birdc -s {} show protocols",
                 agent.node,

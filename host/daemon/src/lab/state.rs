@@ -34,6 +34,10 @@ pub struct Agent {
     pub pid: i32,
     /// `bgplet status --control-socket` or `birdc -s` path.
     pub control_socket: PathBuf,
+    /// The socket speaking BIRD's control protocol (`birdc -s`): BIRD's
+    /// own, or the one bgplet serves for calico-node's probes.
+    #[serde(default)]
+    pub bird_socket: Option<PathBuf>,
     /// Its log file.
     pub log: PathBuf,
     /// The full command line, to start it again by hand
