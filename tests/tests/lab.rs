@@ -46,7 +46,10 @@ impl Lab {
             state: Value::Null,
         };
         let started = Instant::now();
-        let out = lab.bgplet(&[&["lab", "up"], args].concat())?;
+        // Generous: every agent compiles the wasm plugin at start, and
+        // parallel tests share the CPU.
+        let out =
+            lab.bgplet(&[&["lab", "up", "--timeout", "180"], args].concat())?;
         if !out.status.success() {
             bail!(
                 "bgplet lab up {args:?} failed:\n{}{}",
