@@ -93,9 +93,18 @@ impl Lab {
 
     /// `ip -j route` of a node.
     fn kernel(&self, node: &Value) -> Result<Vec<Value>> {
+        self.kernel_family(node, "-4")
+    }
+
+    /// `ip -6 -j route` of a node.
+    fn kernel6(&self, node: &Value) -> Result<Vec<Value>> {
+        self.kernel_family(node, "-6")
+    }
+
+    fn kernel_family(&self, node: &Value, family: &str) -> Result<Vec<Value>> {
         let ns = node["netns"].as_str().unwrap();
         let out = Command::new("ip")
-            .args(["-n", ns, "-j", "route", "show", "table", "main"])
+            .args(["-n", ns, family, "-j", "route", "show", "table", "main"])
             .output()?;
         if !out.status.success() {
             bail!("ip route in {ns}: {}", String::from_utf8_lossy(&out.stderr));
@@ -120,25 +129,44 @@ impl Lab {
 
     /// Asserts that every node's kernel has every other node's block
     /// `via <its eth0> dev eth0 proto bird metric 1024` and its own
-    /// block as `blackhole proto bird`.
+    /// block as `blackhole proto bird`, in both families.
     fn assert_kernels_converged(&self) {
+        for (block, ip, v6) in [("block", "ip", false), ("block6", "ip6", true)]
+        {
+            for node in &self.nodes() {
+                let routes = if v6 {
+                    self.kernel6(node).unwrap()
+                } else {
+                    self.kernel(node).unwrap()
+                };
+                self.assert_blocks(node, &routes, block, ip);
+            }
+        }
+    }
+
+    fn assert_blocks(
+        &self,
+        node: &Value,
+        routes: &[Value],
+        block: &str,
+        ip: &str,
+    ) {
         let nodes = self.nodes();
-        for node in &nodes {
-            let routes = self.kernel(node).unwrap();
+        {
             let name = node["name"].as_str().unwrap();
             for other in &nodes {
-                let r = find(&routes, other["block"].as_str().unwrap())
+                let r = find(routes, other[block].as_str().unwrap())
                     .unwrap_or_else(|| {
                         panic!(
                             "{name}: no route to {}: {routes:#?}",
-                            other["block"]
+                            other[block]
                         )
                     });
                 assert_eq!(r["protocol"], "bird", "{name}: {r}");
                 if other["name"] == node["name"] {
                     assert_eq!(r["type"], "blackhole", "{name}: {r}");
                 } else {
-                    assert_eq!(r["gateway"], other["ip"], "{name}: {r}");
+                    assert_eq!(r["gateway"], other[ip], "{name}: {r}");
                     assert_eq!(r["dev"], "eth0", "{name}: {r}");
                     assert_eq!(r["metric"], 1024, "{name}: {r}");
                 }
@@ -146,7 +174,7 @@ impl Lab {
         }
     }
 
-    /// Pings every pod from every pod on another node.
+    /// Pings every pod from every pod on another node, IPv4 and IPv6.
     fn assert_pods_ping_across_nodes(&self) {
         let nodes = self.nodes();
         let mut failed = Vec::new();
@@ -154,12 +182,14 @@ impl Lab {
             for pa in a["pods"].as_array().unwrap() {
                 for b in nodes.iter().filter(|b| b["name"] != a["name"]) {
                     for pb in b["pods"].as_array().unwrap() {
-                        let (from, to) = (
-                            pa["netns"].as_str().unwrap(),
-                            pb["ip"].as_str().unwrap(),
-                        );
-                        if !ping(from, to) {
-                            failed.push(format!("{from} -> {to}"));
+                        for ip in ["ip", "ip6"] {
+                            let (from, to) = (
+                                pa["netns"].as_str().unwrap(),
+                                pb[ip].as_str().unwrap(),
+                            );
+                            if !ping(from, to) {
+                                failed.push(format!("{from} -> {to}"));
+                            }
                         }
                     }
                 }
@@ -334,19 +364,21 @@ fn mixed_lab_with_a_bird_node_converges_to_the_kernel_routes_of_an_all_bgplet_la
     mixed.assert_kernels_converged();
     mixed.assert_pods_ping_across_nodes();
     assert_eq!(mixed.agent("node2")["kind"], "bird");
-    let mixed_tables: Vec<Vec<String>> = mixed
-        .nodes()
-        .iter()
-        .map(|n| normalized(&mixed.kernel(n).unwrap()))
-        .collect();
+    let tables = |lab: &Lab| -> Vec<Vec<String>> {
+        lab.nodes()
+            .iter()
+            .map(|n| {
+                let mut t = normalized(&lab.kernel(n).unwrap());
+                t.extend(normalized(&lab.kernel6(n).unwrap()));
+                t
+            })
+            .collect()
+    };
+    let mixed_tables = tables(&mixed);
     drop(mixed);
 
     let plain = Lab::up(&[]).unwrap();
-    let plain_tables: Vec<Vec<String>> = plain
-        .nodes()
-        .iter()
-        .map(|n| normalized(&plain.kernel(n).unwrap()))
-        .collect();
+    let plain_tables = tables(&plain);
     // The bgplet nodes (1 and 3) and the BIRD node itself: the same
     // table, route for route.
     for (i, (m, p)) in mixed_tables.iter().zip(&plain_tables).enumerate() {

@@ -289,12 +289,20 @@ fn start_bird(state: &State, node: &plan::NodeSpec) -> anyhow::Result<Agent> {
     let args: Vec<&str> = command.iter().map(String::as_str).collect();
     net::exec(&node.netns, &args)
         .with_context(|| format!("starting BIRD on {}", node.name))?;
-    let pid = std::fs::read_to_string(&pidfile)
-        .ok()
-        .and_then(|p| p.trim().parse().ok())
-        .with_context(|| {
-            format!("BIRD wrote no pid to {}", pidfile.display())
-        })?;
+    // The pid file may come a moment after the parent returned.
+    let started = Instant::now();
+    let pid = loop {
+        let pid = std::fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|p| p.trim().parse::<i32>().ok());
+        if pid.is_some() || started.elapsed() > Duration::from_secs(10) {
+            break pid;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let pid = pid.with_context(|| {
+        format!("BIRD wrote no pid to {}", pidfile.display())
+    })?;
     Ok(Agent {
         node: node.name.clone(),
         netns: node.netns.clone(),

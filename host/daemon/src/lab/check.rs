@@ -8,7 +8,6 @@ use anyhow::bail;
 use serde_json::Value;
 
 use super::net;
-use super::plan::NodeSpec;
 use super::state::{Agent, AgentKind, State};
 
 /// What is still missing for `agent`'s node, empty once it converged.
@@ -25,25 +24,34 @@ fn node_problems(state: &State, agent: &Agent) -> Vec<String> {
             })),
         Err(e) => problems.push(format!("{}: {e:#}", node.name)),
     }
-    let routes = match kernel_routes(&node.netns) {
-        Ok(r) => r,
-        Err(e) => {
-            problems.push(format!("{}: {e:#}", node.name));
-            return problems;
-        }
-    };
-    if !routes.iter().any(|r| is_blackhole(r, &node.block)) {
-        problems.push(format!(
-            "{}: no `blackhole {} proto bird` for its own block",
-            node.name, node.block
-        ));
-    }
-    for peer in state.plan.nodes.iter().filter(|p| p.name != node.name) {
-        if !routes.iter().any(|r| is_route_via(r, peer)) {
+    for v6 in [false, true] {
+        let routes = match kernel_routes(&node.netns, v6) {
+            Ok(r) => r,
+            Err(e) => {
+                problems.push(format!("{}: {e:#}", node.name));
+                continue;
+            }
+        };
+        let own = if v6 { &node.block6 } else { &node.block };
+        if !routes.iter().any(|r| is_blackhole(r, own)) {
             problems.push(format!(
-                "{}: no `{} via {} dev eth0 proto bird` ({}'s block)",
-                node.name, peer.block, peer.ip, peer.name
+                "{}: no `blackhole {own} proto bird` for its own block",
+                node.name
             ));
+        }
+        for peer in state.plan.nodes.iter().filter(|p| p.name != node.name) {
+            let (block, via) = if v6 {
+                (&peer.block6, peer.ip6.to_string())
+            } else {
+                (&peer.block, peer.ip.to_string())
+            };
+            if !routes.iter().any(|r| is_route_via(r, block, &via)) {
+                problems.push(format!(
+                    "{}: no `{block} via {via} dev eth0 proto bird` ({}'s \
+                     block)",
+                    node.name, peer.name
+                ));
+            }
         }
     }
     problems
@@ -85,16 +93,17 @@ fn is_blackhole(r: &Value, block: &str) -> bool {
     r["dst"] == block && r["type"] == "blackhole" && r["protocol"] == "bird"
 }
 
-fn is_route_via(r: &Value, peer: &NodeSpec) -> bool {
-    r["dst"] == peer.block.as_str()
-        && r["gateway"] == peer.ip.to_string().as_str()
+fn is_route_via(r: &Value, block: &str, via: &str) -> bool {
+    r["dst"] == block
+        && r["gateway"] == via
         && r["dev"] == "eth0"
         && r["protocol"] == "bird"
 }
 
-/// `ip -j route` of namespace `ns`.
-pub fn kernel_routes(ns: &str) -> anyhow::Result<Vec<Value>> {
-    let text = net::ip(ns, &["-j", "route", "show", "table", "main"])?;
+/// `ip -j route` (or `ip -6 -j route`) of namespace `ns`.
+pub fn kernel_routes(ns: &str, v6: bool) -> anyhow::Result<Vec<Value>> {
+    let family = if v6 { "-6" } else { "-4" };
+    let text = net::ip(ns, &[family, "-j", "route", "show", "table", "main"])?;
     Ok(serde_json::from_str::<Vec<Value>>(&text)?)
 }
 
@@ -177,6 +186,14 @@ pub fn print_report(state: &State) {
             Ok(text) => print!("{text}"),
             Err(e) => println!("(routes unavailable: {e:#})"),
         }
+        println!("--- ip -6 route, without link-local (netns {})", node.netns);
+        match net::ip(&node.netns, &["-6", "route"]) {
+            Ok(text) => text
+                .lines()
+                .filter(|l| !l.starts_with("fe80"))
+                .for_each(|l| println!("{l}")),
+            Err(e) => println!("(routes unavailable: {e:#})"),
+        }
     }
 }
 
@@ -188,23 +205,34 @@ pub fn ping_all(state: &State) -> anyhow::Result<()> {
     let mut total = 0;
     for a in &state.plan.nodes {
         for pa in &a.pods {
-            let mut line = format!("{} {:<11} ->", pa.netns, pa.ip.to_string());
-            for b in state.plan.nodes.iter().filter(|b| b.name != a.name) {
-                for pb in &b.pods {
-                    super::check_interrupted()?;
-                    total += 1;
-                    let ok = ping(&pa.netns, &pb.ip.to_string());
-                    line.push_str(&format!(
-                        " {} {}",
-                        pb.ip,
-                        if ok { "ok" } else { "FAIL" }
-                    ));
-                    if !ok {
-                        failed.push(format!("{} -> {}", pa.ip, pb.ip));
+            for v6 in [false, true] {
+                let from = if v6 {
+                    pa.ip6.to_string()
+                } else {
+                    pa.ip.to_string()
+                };
+                let mut line = format!("{} {from:<16} ->", pa.netns);
+                for b in state.plan.nodes.iter().filter(|b| b.name != a.name) {
+                    for pb in &b.pods {
+                        super::check_interrupted()?;
+                        total += 1;
+                        let to = if v6 {
+                            pb.ip6.to_string()
+                        } else {
+                            pb.ip.to_string()
+                        };
+                        let ok = ping(&pa.netns, &to);
+                        line.push_str(&format!(
+                            " {to} {}",
+                            if ok { "ok" } else { "FAIL" }
+                        ));
+                        if !ok {
+                            failed.push(format!("{from} -> {to}"));
+                        }
                     }
                 }
+                println!("{line}");
             }
-            println!("{line}");
         }
     }
     if !failed.is_empty() {

@@ -13,6 +13,8 @@ use super::plan::{LabPlan, NodeSpec};
 const HOST_VETH_MAC: &str = "ee:ee:ee:ee:ee:ee";
 /// The gateway every Calico pod routes through.
 const POD_GATEWAY: &str = "169.254.1.1";
+/// The IPv6 one: the link-local address of that MAC.
+const POD_GATEWAY6: &str = "fe80::ecee:eeff:feee:eeee";
 
 /// Runs `prog args` to completion; fails with its stderr.
 pub fn run(prog: &str, args: &[&str]) -> anyhow::Result<String> {
@@ -45,9 +47,13 @@ fn sysctl(ns: &str, setting: &str) -> anyhow::Result<()> {
     exec(ns, &["sysctl", "-qw", setting]).map(drop)
 }
 
-/// Creates a namespace with `lo` up.
+/// Creates a namespace with `lo` up and IPv6 duplicate address
+/// detection off (the lab's addresses are unique by construction, and
+/// DAD would delay every address by a second or more).
 fn add_netns(ns: &str) -> anyhow::Result<()> {
     run("ip", &["netns", "add", ns])?;
+    sysctl(ns, "net.ipv6.conf.all.accept_dad=0")?;
+    sysctl(ns, "net.ipv6.conf.default.accept_dad=0")?;
     ip(ns, &["link", "set", "lo", "up"]).map(drop)
 }
 
@@ -72,6 +78,7 @@ fn build_node(plan: &LabPlan, node: &NodeSpec) -> anyhow::Result<()> {
     let ns = node.netns.as_str();
     add_netns(ns)?;
     sysctl(ns, "net.ipv4.ip_forward=1")?;
+    sysctl(ns, "net.ipv6.conf.all.forwarding=1")?;
     // Pod traffic enters on one cali veth and leaves on eth0; strict
     // reverse-path filtering would drop nothing here, but a host may
     // have it as the default for new namespaces.
@@ -98,6 +105,8 @@ fn build_node(plan: &LabPlan, node: &NodeSpec) -> anyhow::Result<()> {
     ip(&plan.fabric, &["link", "set", &port, "master", "br0", "up"])?;
     let cidr = format!("{}/24", node.ip);
     ip(ns, &["addr", "add", &cidr, "dev", "eth0"])?;
+    let cidr6 = format!("{}/64", node.ip6);
+    ip(ns, &["addr", "add", &cidr6, "dev", "eth0", "nodad"])?;
     ip(ns, &["link", "set", "eth0", "up"])?;
     for pod in &node.pods {
         add_netns(&pod.netns)?;
@@ -122,11 +131,45 @@ fn build_node(plan: &LabPlan, node: &NodeSpec) -> anyhow::Result<()> {
         )?;
         let pod_ip = format!("{}/32", pod.ip);
         ip(&pod.netns, &["addr", "add", &pod_ip, "dev", "eth0"])?;
+        let pod_ip6 = format!("{}/128", pod.ip6);
+        ip(
+            &pod.netns,
+            &["addr", "add", &pod_ip6, "dev", "eth0", "nodad"],
+        )?;
         ip(&pod.netns, &["link", "set", "eth0", "up"])?;
         ip(ns, &["link", "set", &pod.host_if, "up"])?;
         // Felix's workload route: scope link, the kernel's default
         // protocol (not bird), so BGP never owns it.
         ip(ns, &["route", "add", &pod_ip, "dev", &pod.host_if])?;
+        ip(ns, &["-6", "route", "add", &pod_ip6, "dev", &pod.host_if])?;
+        ip(
+            &pod.netns,
+            &[
+                "-6",
+                "route",
+                "add",
+                "default",
+                "via",
+                POD_GATEWAY6,
+                "dev",
+                "eth0",
+            ],
+        )?;
+        ip(
+            &pod.netns,
+            &[
+                "-6",
+                "neigh",
+                "replace",
+                POD_GATEWAY6,
+                "lladdr",
+                HOST_VETH_MAC,
+                "dev",
+                "eth0",
+                "nud",
+                "permanent",
+            ],
+        )?;
         ip(
             &pod.netns,
             &[

@@ -2,7 +2,7 @@
 //! and the Calico resources every agent reads.
 
 use std::fmt::Write as _;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde::{Deserialize, Serialize};
 
@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 pub const AS_NUMBER: u32 = 64512;
 /// The IP pool every block comes from (no encapsulation).
 pub const POOL: &str = "10.244.0.0/16";
+/// The IPv6 pool.
+pub const POOL6: &str = "fd10:244::/48";
 /// Cluster id of the route reflectors (calico-bgp.md 6.2).
 pub const RR_CLUSTER_ID: &str = "224.0.0.1";
 /// Largest lab: node i gets 10.0.0.(10+i) and block 10.244.i.0/26.
@@ -46,6 +48,10 @@ pub struct NodeSpec {
     pub ip: Ipv4Addr,
     /// Its IPAM block.
     pub block: String,
+    /// `eth0` IPv6 address on the fabric.
+    pub ip6: Ipv6Addr,
+    /// Its IPv6 IPAM block.
+    pub block6: String,
     /// Pod addresses (inside the block), one pod namespace each.
     pub pods: Vec<PodSpec>,
     /// A route reflector (labelled `rr`).
@@ -61,6 +67,8 @@ pub struct PodSpec {
     pub netns: String,
     /// Its /32 address.
     pub ip: Ipv4Addr,
+    /// Its /128 address.
+    pub ip6: Ipv6Addr,
     /// The node's end of the veth (`cali<n>`, as Felix names them).
     pub host_if: String,
 }
@@ -113,12 +121,34 @@ impl LabPlan {
                     .map(|p| PodSpec {
                         netns: format!("{netns}-pod{p}"),
                         ip: Ipv4Addr::new(10, 244, third, 1 + p),
+                        ip6: Ipv6Addr::new(
+                            0xfd10,
+                            0x244,
+                            0,
+                            hex_digits(i),
+                            0,
+                            0,
+                            0,
+                            u16::from(1 + p),
+                        ),
                         host_if: format!("cali{p}"),
                     })
                     .collect();
                 NodeSpec {
                     ip: Ipv4Addr::new(10, 0, 0, 10 + third),
                     block: format!("10.244.{third}.0/26"),
+                    // fd00::11 for 10.0.0.11: the same digits.
+                    ip6: Ipv6Addr::new(
+                        0xfd00,
+                        0,
+                        0,
+                        0,
+                        0,
+                        0,
+                        0,
+                        hex_digits(10 + i),
+                    ),
+                    block6: format!("fd10:244:0:{i}::/122"),
                     pods,
                     rr: topology == Topology::Rr && i <= reflectors,
                     bird: bird_node == Some(i),
@@ -176,6 +206,10 @@ impl LabPlan {
             "---\napiVersion: projectcalico.org/v3\nkind: IPPool\n\
              metadata:\n  name: default-ipv4-ippool\n\
              spec:\n  cidr: {POOL}\n  blockSize: 26\n  ipipMode: Never\n  \
+             vxlanMode: Never\n  natOutgoing: false\n\
+             ---\napiVersion: projectcalico.org/v3\nkind: IPPool\n\
+             metadata:\n  name: default-ipv6-ippool\n\
+             spec:\n  cidr: {POOL6}\n  blockSize: 122\n  \
              vxlanMode: Never\n  natOutgoing: false\n"
         );
         for n in &self.nodes {
@@ -188,22 +222,30 @@ impl LabPlan {
             if n.rr {
                 y.push_str("  labels:\n    rr: \"true\"\n");
             }
-            let _ = write!(y, "spec:\n  bgp:\n    ipv4Address: {}/24\n", n.ip);
+            let _ = write!(
+                y,
+                "spec:\n  bgp:\n    ipv4Address: {}/24\n    \
+                 ipv6Address: {}/64\n",
+                n.ip, n.ip6
+            );
             if n.rr {
                 let _ =
                     writeln!(y, "    routeReflectorClusterID: {RR_CLUSTER_ID}");
             }
-            let _ = write!(
-                y,
-                "---\napiVersion: projectcalico.org/v3\nkind: BlockAffinity\n\
-                 metadata:\n  name: {}-{}\n\
-                 spec:\n  node: {}\n  cidr: {}\n  state: confirmed\n  \
-                 deleted: \"false\"\n",
-                n.name,
-                n.block.replace(['.', '/'], "-"),
-                n.name,
-                n.block
-            );
+            for block in [&n.block, &n.block6] {
+                let _ = write!(
+                    y,
+                    "---\napiVersion: projectcalico.org/v3\n\
+                     kind: BlockAffinity\n\
+                     metadata:\n  name: {}-{}\n\
+                     spec:\n  node: {}\n  cidr: {}\n  state: confirmed\n  \
+                     deleted: \"false\"\n",
+                    n.name,
+                    block.replace(['.', '/', ':'], "-"),
+                    n.name,
+                    block
+                );
+            }
         }
         if !mesh {
             // Calico's recommended design: every client peers with every
@@ -224,6 +266,12 @@ impl LabPlan {
     }
 }
 
+/// `n` written in decimal, read as hex: 11 becomes 0x11, so the IPv6
+/// address shows the same digits as the IPv4 one.
+fn hex_digits(n: usize) -> u16 {
+    u16::from_str_radix(&n.to_string(), 16).unwrap_or(0)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // tests may unwrap
 mod tests {
@@ -236,6 +284,9 @@ mod tests {
         assert_eq!(p.nodes[2].block, "10.244.3.0/26");
         assert_eq!(p.nodes[0].pods[1].ip, Ipv4Addr::new(10, 244, 1, 3));
         assert_eq!(p.nodes[0].pods[1].netns, "lab-node1-pod2");
+        assert_eq!(p.nodes[2].ip6.to_string(), "fd00::13");
+        assert_eq!(p.nodes[2].block6, "fd10:244:0:3::/122");
+        assert_eq!(p.nodes[2].pods[0].ip6.to_string(), "fd10:244:0:3::2");
         assert_eq!(p.namespaces().len(), 1 + 3 * 3);
         let y = p.resources_yaml();
         assert!(y.contains("nodeToNodeMeshEnabled: true"));
