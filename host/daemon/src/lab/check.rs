@@ -164,12 +164,14 @@ pub fn print_report(state: &State) {
             AgentKind::Bird => "BIRD 2",
         };
         println!(
-            "\n=== {} ({kind}{}), netns {}, eth0 {}, block {}",
+            "\n=== {} ({kind}{}), netns {}, eth0 {} {}, blocks {} {}",
             node.name,
             if node.rr { ", route reflector" } else { "" },
             node.netns,
             node.ip,
-            node.block
+            node.ip6,
+            node.block,
+            node.block6
         );
         let sessions = match agent.kind {
             AgentKind::Bgplet => bgplet(&["status"], &agent.control_socket),
