@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job until `bgplet lab` lands: runs bgplet as Calico node
+# One node and its ToR: runs bgplet as Calico node
 # "node1" (examples/tor-peering.yaml) against a real BIRD 2 playing the
 # top-of-rack router, each in its own network namespace, shows both
 # sides' view of the sessions and routes, then cleans up.
