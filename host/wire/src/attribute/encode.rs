@@ -41,6 +41,19 @@ pub(crate) fn encode_range(
     hi: u8,
     out: &mut BytesMut,
 ) {
+    encode_range_with_next_hop(attrs, ctx, lo, hi, attrs.next_hop, out);
+}
+
+/// [`encode_range`] with `next_hop` in place of the set's own NEXT_HOP,
+/// so a caller that changes only the next hop need not clone the set.
+pub(crate) fn encode_range_with_next_hop(
+    attrs: &PathAttributes,
+    ctx: &SessionContext,
+    lo: u8,
+    hi: u8,
+    next_hop: Option<Ipv4Addr>,
+    out: &mut BytesMut,
+) {
     let mut unknown: Vec<&UnknownAttribute> = attrs
         .unknown
         .iter()
@@ -53,7 +66,7 @@ pub(crate) fn encode_range(
             header(out, u.flags, u.code, u.value.len());
             out.put_slice(&u.value);
         }
-        known(attrs, ctx, c, out);
+        known(attrs, ctx, c, next_hop, out);
     }
     for u in unknown {
         header(out, u.flags, u.code, u.value.len());
@@ -61,7 +74,13 @@ pub(crate) fn encode_range(
     }
 }
 
-fn known(a: &PathAttributes, ctx: &SessionContext, c: u8, out: &mut BytesMut) {
+fn known(
+    a: &PathAttributes,
+    ctx: &SessionContext,
+    c: u8,
+    next_hop: Option<Ipv4Addr>,
+    out: &mut BytesMut,
+) {
     let four = ctx.four_octet_as;
     match c {
         code::ORIGIN => {
@@ -75,7 +94,7 @@ fn known(a: &PathAttributes, ctx: &SessionContext, c: u8, out: &mut BytesMut) {
                 as_path(out, WELL_KNOWN, c, p, four);
             }
         }
-        code::NEXT_HOP => ipv4(out, WELL_KNOWN, c, a.next_hop),
+        code::NEXT_HOP => ipv4(out, WELL_KNOWN, c, next_hop),
         code::MED => number(out, OPTIONAL, c, a.med),
         code::LOCAL_PREF => number(out, WELL_KNOWN, c, a.local_pref),
         code::ATOMIC_AGGREGATE if a.atomic_aggregate => {

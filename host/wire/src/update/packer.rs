@@ -32,15 +32,35 @@ pub fn encode_announcements(
     }
     let max = ctx.max_message_len();
     let path_id = ctx.tx_path_id(family);
-    let mut attrs = attrs.clone();
+    let nlri_len = nlri_len(nlri, path_id);
+    // The attributes go straight into the first message; later messages
+    // copy them from it. One buffer holds every message of the call.
     if let (AfiSafi::IPV4_UNICAST, NextHop::V4(ip)) = (family, next_hop) {
-        attrs.next_hop = Some(ip);
-        let mut head = BytesMut::new();
-        encode::encode_range(&attrs, ctx, 0, 255, &mut head);
-        let fixed = HEADER_LEN + 4 + head.len();
+        let mut buf = BytesMut::with_capacity(
+            (HEADER_LEN + 4 + ATTRS_GUESS + nlri_len).min(max),
+        );
+        let start = start_header(&mut buf, MessageType::Update);
+        buf.put_u16(0);
+        let attr_at = buf.len();
+        buf.put_u16(0);
+        encode::encode_range_with_next_hop(
+            attrs,
+            ctx,
+            0,
+            255,
+            Some(ip),
+            &mut buf,
+        );
+        let head = attr_at + 2..buf.len();
+        let fixed = buf.len() - start;
         check_room(fixed, path_id, max)?;
-        let mut buf = BytesMut::with_capacity(max);
-        let mut rest = nlri;
+        patch_u16(&mut buf, attr_at, "total path attribute length")?;
+        reserve_all(&mut buf, fixed, nlri_len, path_id, max);
+        let mut rest = fill(&mut buf, nlri, path_id, max - fixed);
+        finish_header(&mut buf, start);
+        let first = buf.split().freeze();
+        let head = first.slice(head);
+        out.push(first);
         while !rest.is_empty() {
             let start = start_header(&mut buf, MessageType::Update);
             buf.put_u16(0);
@@ -54,22 +74,35 @@ pub fn encode_announcements(
         }
         return Ok(());
     }
-    attrs.next_hop = None;
-    let mut head = BytesMut::new();
-    encode::encode_range(&attrs, ctx, 0, 13, &mut head);
+    // Written after the NLRI: encoded apart (usually empty, so free).
     let mut tail = BytesMut::new();
-    encode::encode_range(&attrs, ctx, 16, 255, &mut tail);
+    encode::encode_range(attrs, ctx, 16, 255, &mut tail);
     let mp_fixed = 4 + 5 + next_hop.wire_len();
-    let fixed = HEADER_LEN + 4 + head.len() + mp_fixed + tail.len();
+    let mut buf = BytesMut::with_capacity(
+        (HEADER_LEN + 4 + ATTRS_GUESS + mp_fixed + tail.len() + nlri_len)
+            .min(max),
+    );
+    let start = start_header(&mut buf, MessageType::Update);
+    buf.put_u16(0);
+    let attr_at = buf.len();
+    buf.put_u16(0);
+    encode::encode_range_with_next_hop(attrs, ctx, 0, 13, None, &mut buf);
+    let head = attr_at + 2..buf.len();
+    let fixed = buf.len() - start + mp_fixed + tail.len();
     check_room(fixed, path_id, max)?;
-    let mut buf = BytesMut::with_capacity(max);
+    reserve_all(&mut buf, fixed, nlri_len, path_id, max);
+    let mut first: Option<Bytes> = None;
     let mut rest = nlri;
     while !rest.is_empty() {
-        let start = start_header(&mut buf, MessageType::Update);
-        buf.put_u16(0);
-        let attr_at = buf.len();
-        buf.put_u16(0);
-        buf.put_slice(&head);
+        let start = if let Some(head) = &first {
+            let start = start_header(&mut buf, MessageType::Update);
+            buf.put_u16(0);
+            buf.put_u16(0);
+            buf.put_slice(head);
+            start
+        } else {
+            start
+        };
         buf.put_u8(flags::OPTIONAL | flags::EXTENDED_LENGTH);
         buf.put_u8(code::MP_REACH_NLRI);
         let mp_at = buf.len();
@@ -79,11 +112,42 @@ pub fn encode_announcements(
         rest = fill(&mut buf, rest, path_id, room);
         patch_u16(&mut buf, mp_at, "MP_REACH_NLRI length")?;
         buf.put_slice(&tail);
-        patch_u16(&mut buf, attr_at, "total path attribute length")?;
+        patch_u16(&mut buf, start + attr_at, "total path attribute length")?;
         finish_header(&mut buf, start);
-        out.push(buf.split().freeze());
+        let msg = buf.split().freeze();
+        if first.is_none() {
+            first = Some(msg.slice(head.clone()));
+        }
+        out.push(msg);
     }
     Ok(())
+}
+
+/// A first guess of the encoded attributes' size (a Calico route's are
+/// about 30 octets), so the common single message needs one allocation.
+const ATTRS_GUESS: usize = 64;
+
+/// The NLRI's encoded size.
+fn nlri_len(nlri: &[Nlri], path_id: bool) -> usize {
+    nlri.iter().map(|n| n.wire_len(path_id)).sum()
+}
+
+/// Reserves room for every message of a call: `fixed` octets each plus
+/// `nlri_len` in total. A message closes with less than one longest
+/// prefix unused, which bounds their count (`check_room` has made sure
+/// that one fits).
+fn reserve_all(
+    buf: &mut BytesMut,
+    fixed: usize,
+    nlri_len: usize,
+    path_id: bool,
+    max: usize,
+) {
+    let longest = usize::from(path_id) * 4 + 1 + 16;
+    let per_message = (max - fixed).saturating_sub(longest - 1).max(1);
+    let messages = nlri_len.div_ceil(per_message).max(1);
+    let total = nlri_len + messages * fixed;
+    buf.reserve(total.saturating_sub(buf.len()));
 }
 
 /// Encodes withdrawals of `nlri` (all of `family`), appending complete
@@ -101,7 +165,9 @@ pub fn encode_withdrawals(
     let max = ctx.max_message_len();
     let path_id = ctx.tx_path_id(family);
     check_room(HEADER_LEN + 4 + 4 + 3, path_id, max)?;
-    let mut buf = BytesMut::with_capacity(max);
+    let mut buf = BytesMut::new();
+    let len = nlri_len(nlri, path_id);
+    reserve_all(&mut buf, HEADER_LEN + 4 + 4 + 3, len, path_id, max);
     let mut rest = nlri;
     while !rest.is_empty() {
         let start = start_header(&mut buf, MessageType::Update);
