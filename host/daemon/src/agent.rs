@@ -41,6 +41,22 @@ pub struct Options {
     pub no_fib: bool,
     /// CALICO_ROUTER_ID.
     pub router_id: Option<String>,
+    /// Where the plugin manifest comes from (`None`: embedded defaults).
+    pub plugins: Option<PluginSource>,
+}
+
+/// A watched source of plugin manifests.
+#[derive(Debug, Clone)]
+pub enum PluginSource {
+    /// A directory with `manifest.yaml` and wasm files.
+    Dir(PathBuf),
+    /// A ConfigMap read through the Kubernetes API.
+    ConfigMap {
+        /// Its namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+    },
 }
 
 /// A running session task and how to stop it.
@@ -85,8 +101,11 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     let kernel_tx =
         kernel::spawn(!opts.no_fib, STALE_ROUTE_WINDOW, fib_counters.clone())
             .await?;
-    let policies = Policies::start(&plan, &first)
-        .context("loading the default plugins")?;
+    let (bundle, mut candidates) =
+        crate::plugins::watch::start(opts.plugins.clone()).await?;
+    let policies = Policies::start(&plan, &first, bundle)
+        .context("loading the plugins")?;
+    let plugin_status = policies.status();
     let store_tx = routing::spawn(
         NodeInfo {
             node: plan.local.name.clone(),
@@ -125,6 +144,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     let store_for_queries = store_tx.clone();
     tokio::spawn(async move {
         while let Some(q) = query_rx.recv().await {
+            let q = crate::plugins::watch::with_status(q, &plugin_status);
             if store_for_queries.send(StoreEvent::Query(q)).await.is_err() {
                 return;
             }
@@ -155,6 +175,9 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
             _ = sigterm.recv() => break,
+            Some(candidate) = candidates.recv() => {
+                agent.reload_plugins(candidate).await;
+            }
             snapshot = snapshots.recv() => {
                 let Some(snapshot) = snapshot else {
                     warn!("the datastore stopped; keeping the current configuration");
@@ -200,6 +223,22 @@ struct Agent {
 const STALE_ROUTE_WINDOW: Duration = Duration::from_secs(120);
 
 impl Agent {
+    /// Validates and activates a new plugin manifest, then has every
+    /// route decided again; sessions are never touched.
+    async fn reload_plugins(
+        &mut self,
+        candidate: crate::plugins::watch::Candidate,
+    ) {
+        match candidate {
+            Ok(bundle) => {
+                if self.policies.reload(bundle).is_ok() {
+                    let _ = self.store.send(StoreEvent::Reevaluate).await;
+                }
+            }
+            Err(e) => self.policies.refuse("plugin source", &e),
+        }
+    }
+
     /// Brings the running sessions in line with `plan`: sessions whose
     /// parameters did not change are left alone (calico-bgp.md 5.5).
     async fn apply(&mut self, plan: NodePlan, res: &Resources) {

@@ -39,6 +39,9 @@ pub struct StatusReply {
     pub started: String,
     /// One row per configured session.
     pub peers: Vec<PeerStatus>,
+    /// The active plugins and the last reload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugins: Option<crate::plugins::PluginsStatus>,
 }
 
 /// One row of the peer table, the columns of `calicoctl node status`.

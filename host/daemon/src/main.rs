@@ -19,6 +19,8 @@ mod metrics;
 mod observe;
 mod output;
 mod peer;
+mod plugin_cli;
+mod plugins;
 mod policy;
 mod resources;
 mod routing;
@@ -54,6 +56,9 @@ enum Command {
     /// A Calico cluster in network namespaces: bgplet nodes, pods,
     /// pings (root).
     Lab(lab::LabArgs),
+    /// Work with policy plugins and manifests.
+    #[command(subcommand)]
+    Plugin(plugin_cli::PluginCommand),
 }
 
 #[derive(clap::Args)]
@@ -89,6 +94,15 @@ struct RunArgs {
     /// (`none` disables them).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9179")]
     http_listen: String,
+    /// Directory with the plugin manifest (`manifest.yaml`) and the wasm
+    /// files it names, e.g. a mounted ConfigMap; watched for changes.
+    /// Without it (and --plugins-configmap) the embedded defaults run.
+    #[arg(long, value_name = "DIR", conflicts_with = "plugins_configmap")]
+    plugins: Option<PathBuf>,
+    /// ConfigMap `NAMESPACE/NAME` holding the plugin manifest (data key
+    /// `manifest.yaml`, wasm in binaryData), watched through the API.
+    #[arg(long, value_name = "NAMESPACE/NAME")]
+    plugins_configmap: Option<String>,
     /// Do not program the kernel routing table.
     #[arg(long)]
     no_fib: bool,
@@ -151,8 +165,24 @@ fn main() -> anyhow::Result<()> {
                 }
                 (None, None) => anyhow::bail!("--resources FILE is required"),
             };
+            let plugins = match (args.plugins, args.plugins_configmap) {
+                (Some(dir), _) => Some(agent::PluginSource::Dir(dir)),
+                (None, Some(cm)) => {
+                    let Some((ns, name)) = cm.split_once('/') else {
+                        anyhow::bail!(
+                            "--plugins-configmap {cm}: expected NAMESPACE/NAME"
+                        )
+                    };
+                    Some(agent::PluginSource::ConfigMap {
+                        namespace: ns.to_owned(),
+                        name: name.to_owned(),
+                    })
+                }
+                (None, None) => None,
+            };
             runtime.block_on(agent::run(agent::Options {
                 source,
+                plugins,
                 secret_namespace: args.secret_namespace,
                 node: args.node,
                 control_socket: args.control_socket,
@@ -183,6 +213,7 @@ fn main() -> anyhow::Result<()> {
             control::Request::Routes,
             output::print_routes,
         )),
+        Command::Plugin(cmd) => runtime.block_on(plugin_cli::run(cmd)),
     }
 }
 

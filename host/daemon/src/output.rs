@@ -36,6 +36,24 @@ pub fn print_status(json: &str) -> anyhow::Result<()> {
         })
         .collect();
     print_table(&header, &rows);
+    if let Some(p) = &status.plugins {
+        println!();
+        println!("plugins: generation {} from {}", p.generation, p.source);
+        for c in &p.chains {
+            println!("  {:<10} {}", c.hook, c.plugins.join(" -> "));
+        }
+        if let Some(r) = &p.last_reload {
+            let result = match &r.error {
+                None => "activated".to_owned(),
+                Some(e) => format!("refused: {e}"),
+            };
+            println!("  last reload {} ({}): {result}", r.at, r.source);
+        }
+        println!(
+            "  reloads: {} activated, {} refused",
+            p.reloads_ok, p.reloads_failed
+        );
+    }
     Ok(())
 }
 

@@ -7,21 +7,32 @@
 //! freshly initialised generation of the plugins whenever that context
 //! changes.
 
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
 use bgplet_calico::{
     BgpFilter, Cidr, EncapMode, FilterAction, FilterOperation, FilterRule,
     MatchOperator, NodePlan, PeerType, ProgramClusterRoutes, Resources,
 };
 use bgplet_plugin::{
-    ChainSpec, HostConfig, LoadError, NodeRecord, PluginHost, PolicyChain,
+    ChainSpec, Hook, HostConfig, NodeRecord, PluginHost, PolicyChain,
     PolicyChains,
 };
 use bgplet_plugin_abi::context as ctx;
+
+use crate::plugins::load::{self, Bundle, ReloadError};
+use crate::plugins::{ChainStatus, PluginsStatus, ReloadOutcome};
 
 /// The loaded plugins and the chains the RIB calls through.
 pub struct Policies {
     host: PluginHost,
     chains: PolicyChains,
-    config: String,
+    /// The node's context as JSON; each plugin gets it with its own
+    /// config in the `plugin` key.
+    context: serde_json::Value,
+    /// The active manifest and files; `None` runs the embedded defaults.
+    bundle: Option<Bundle>,
+    status: Arc<Mutex<PluginsStatus>>,
 }
 
 /// Why plugins could not be (re)loaded.
@@ -30,39 +41,48 @@ pub enum PolicyError {
     /// The wasm engine could not start.
     #[error("plugin host: {0}")]
     Host(#[from] bgplet_plugin::HostError),
-    /// A plugin was rejected.
-    #[error("plugin {name}: {source}")]
-    Load {
-        /// Plugin name.
-        name: String,
-        /// The stage that failed.
-        source: LoadError,
-    },
+    /// A plugin or the manifest was rejected; nothing changed.
+    #[error(transparent)]
+    Reload(#[from] ReloadError),
     /// The context could not be serialised.
     #[error("policy context: {0}")]
     Context(#[from] serde_json::Error),
 }
 
-/// The plugin every hook runs when no manifest says otherwise.
-const DEFAULT_PLUGIN: &str = "calico";
+/// What the status shows as the source without a manifest.
+const DEFAULTS: &str = "embedded defaults";
 
 impl Policies {
-    /// Starts the plugin host and loads the embedded default plugin with
-    /// this node's context.
+    /// Starts the plugin host and loads `bundle`'s plugins (the embedded
+    /// defaults when `None`) with this node's context.
     pub fn start(
         plan: &NodePlan,
         res: &Resources,
+        bundle: Option<Bundle>,
     ) -> Result<Self, PolicyError> {
         let host = PluginHost::new(HostConfig::default())?;
         host.set_node(node_record(plan));
-        let config = serde_json::to_string(&context(plan, res))?;
-        let calico = load_default(&host, &config)?;
-        let chains = PolicyChains::new(ChainSpec::new(vec![calico]));
-        Ok(Self {
+        let context = serde_json::to_value(context(plan, res))?;
+        Self::with_context(host, context, bundle)
+    }
+
+    /// [`Policies::start`] with a ready context.
+    fn with_context(
+        host: PluginHost,
+        context: serde_json::Value,
+        bundle: Option<Bundle>,
+    ) -> Result<Self, PolicyError> {
+        let spec = load::build(&host, bundle.as_ref(), &context)?;
+        let chains = PolicyChains::new(spec.clone());
+        let me = Self {
             host,
             chains,
-            config,
-        })
+            context,
+            bundle,
+            status: Arc::default(),
+        };
+        me.record(Some(&spec), None);
+        Ok(me)
     }
 
     /// A policy handle for the RIB's thread.
@@ -80,31 +100,120 @@ impl Policies {
         res: &Resources,
     ) -> Result<bool, PolicyError> {
         self.host.set_node(node_record(plan));
-        let config = serde_json::to_string(&context(plan, res))?;
-        if config == self.config {
+        let context = serde_json::to_value(context(plan, res))?;
+        if context == self.context {
             return Ok(false);
         }
-        let calico = load_default(&self.host, &config)?;
-        self.chains.swap(ChainSpec::new(vec![calico]));
-        self.config = config;
+        let spec = load::build(&self.host, self.bundle.as_ref(), &context)?;
+        self.chains.swap(spec.clone());
+        self.context = context;
+        self.record(Some(&spec), None);
         Ok(true)
+    }
+
+    /// Validates `bundle` (every stage of docs/plugins.md, including the
+    /// plugins' self-tests) and swaps it in; `None` goes back to the
+    /// embedded defaults. On error nothing changes; either way the
+    /// outcome is logged and kept for the status. Returns the new chain
+    /// generation; the RIB must then re-evaluate.
+    pub fn reload(
+        &mut self,
+        bundle: Option<Bundle>,
+    ) -> Result<u64, PolicyError> {
+        let source = source_of(bundle.as_ref());
+        let t = Instant::now();
+        let built = load::build(&self.host, bundle.as_ref(), &self.context);
+        let validate_ms = t.elapsed().as_millis() as u64;
+        let mut outcome = ReloadOutcome {
+            at: crate::time::rfc3339(std::time::SystemTime::now()),
+            source: source.clone(),
+            ok: built.is_ok(),
+            error: None,
+            validate_ms,
+        };
+        match built {
+            Ok(spec) => {
+                let generation = self.chains.swap(spec.clone());
+                self.bundle = bundle;
+                tracing::info!(%source, generation, validate_ms, "plugins reloaded");
+                self.record(Some(&spec), Some(outcome));
+                Ok(generation)
+            }
+            Err(e) => {
+                tracing::error!(%source, error = %e, "plugin reload refused; the active plugins stay");
+                outcome.error = Some(e.to_string());
+                self.record(None, Some(outcome));
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Reports a candidate that could not even be read as a refused
+    /// reload.
+    pub fn refuse(&mut self, source: &str, error: &ReloadError) {
+        tracing::error!(%source, %error, "plugin reload refused; the active plugins stay");
+        self.record(
+            None,
+            Some(ReloadOutcome {
+                at: crate::time::rfc3339(std::time::SystemTime::now()),
+                source: source.to_owned(),
+                ok: false,
+                error: Some(error.to_string()),
+                validate_ms: 0,
+            }),
+        );
     }
 
     /// The plugin host (for its counters).
     pub fn host(&self) -> PluginHost {
         self.host.clone()
     }
+
+    /// A shared handle on the plugin status, updated on every reload.
+    pub fn status(&self) -> Arc<Mutex<PluginsStatus>> {
+        self.status.clone()
+    }
+
+    fn record(&self, spec: Option<&ChainSpec>, outcome: Option<ReloadOutcome>) {
+        let Ok(mut s) = self.status.lock() else {
+            return;
+        };
+        if let Some(o) = outcome {
+            if o.ok {
+                s.reloads_ok += 1;
+            } else {
+                s.reloads_failed += 1;
+            }
+            let failed = !o.ok;
+            s.last_reload = Some(o);
+            if failed {
+                return;
+            }
+        }
+        s.generation = self.chains.generation();
+        s.source = source_of(self.bundle.as_ref());
+        if let Some(spec) = spec {
+            s.chains = chain_status(spec);
+        }
+    }
 }
 
-fn load_default(
-    host: &PluginHost,
-    config: &str,
-) -> Result<bgplet_plugin::LoadedPlugin, PolicyError> {
-    host.load(DEFAULT_PLUGIN, bgplet_plugins_bundle::CALICO, config)
-        .map_err(|source| PolicyError::Load {
-            name: DEFAULT_PLUGIN.into(),
-            source,
+fn source_of(bundle: Option<&Bundle>) -> String {
+    bundle.map_or_else(|| DEFAULTS.to_owned(), |b| b.origin.clone())
+}
+
+fn chain_status(spec: &ChainSpec) -> Vec<ChainStatus> {
+    Hook::ALL
+        .iter()
+        .map(|&hook| ChainStatus {
+            hook: hook.as_str().to_owned(),
+            plugins: spec
+                .chain(hook)
+                .iter()
+                .map(|p| format!("{}@{}", p.name(), &p.sha256()[..12]))
+                .collect(),
         })
+        .collect()
 }
 
 fn node_record(plan: &NodePlan) -> NodeRecord {
@@ -291,3 +400,7 @@ fn rule(r: &FilterRule) -> ctx::BgpFilterRule {
             .collect(),
     }
 }
+
+#[cfg(test)]
+#[path = "plugins/reload_tests.rs"]
+mod reload_tests;

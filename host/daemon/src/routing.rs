@@ -437,6 +437,7 @@ impl Routing {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             started: self.node.started.clone(),
             peers,
+            plugins: None,
         }
     }
 
