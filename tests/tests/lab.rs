@@ -437,3 +437,93 @@ fn lab_as_non_root_fails_asking_for_root() {
     }
     assert!(err.contains("must run as root"), "{err}");
 }
+
+/// Issue 4's live re-plan: three agents share one resources file; the
+/// file switches from the full mesh to route reflectors, and every agent
+/// re-plans its sessions live: the Mesh_ sessions go, the Node_ sessions
+/// to and from the reflector come up, and the blocks stay reachable.
+#[test]
+fn mesh_lab_replans_to_route_reflectors_when_the_resources_file_changes() {
+    let lab = Lab::up(&[]).unwrap();
+    let out = lab
+        .bgplet(&["lab", "resources", "--topology", "rr"])
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rr = String::from_utf8(out.stdout).unwrap();
+    assert!(rr.contains("routeReflectorClusterID"), "{rr}");
+    // Written in place, as an operator editing the file would.
+    std::fs::write(lab.lab_dir().join("resources.yaml"), &rr).unwrap();
+
+    let names = |node: &str| -> Result<Vec<(String, String)>> {
+        let socket = lab.agent(node)["control_socket"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let out = Command::new(&lab.bin)
+            .args(["status", "-o", "json", "--control-socket", &socket])
+            .output()?;
+        let v: Value = serde_json::from_slice(&out.stdout)?;
+        Ok(v["peers"]
+            .as_array()
+            .context("peers")?
+            .iter()
+            .map(|p| {
+                (
+                    p["name"].as_str().unwrap_or("").to_string(),
+                    p["state"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect())
+    };
+    let established = |list: &[(String, String)], name: &str| {
+        list.iter().any(|(n, s)| n == name && s == "Established")
+    };
+    wait_for(
+        "every agent re-planned to route reflectors",
+        Duration::from_secs(90),
+        Duration::from_millis(500),
+        || {
+            let (n1, n2, n3) =
+                (names("node1")?, names("node2")?, names("node3")?);
+            let no_mesh = [&n1, &n2, &n3]
+                .iter()
+                .all(|l| l.iter().all(|(n, _)| !n.starts_with("Mesh_")));
+            Ok(no_mesh
+                && established(&n1, "Node_10_0_0_12")
+                && established(&n1, "Node_10_0_0_13")
+                && established(&n2, "Node_10_0_0_11")
+                && established(&n3, "Node_10_0_0_11")
+                && !n2.iter().any(|(n, _)| n == "Node_10_0_0_13"))
+        },
+    )
+    .unwrap();
+    // Clients reach each other's blocks through the reflector now.
+    wait_for(
+        "kernels converged again through the reflector",
+        Duration::from_secs(60),
+        Duration::from_millis(500),
+        || {
+            let routes = lab.bgp_routes("node2")?;
+            let reflected = routes["routes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|r| r["prefix"] == "10.244.3.0/26")
+                .flat_map(|r| {
+                    r["paths"].as_array().cloned().unwrap_or_default()
+                })
+                .any(|p| {
+                    p["peer"] == "Node_10_0_0_11"
+                        && p["originator_id"] == "10.0.0.13"
+                });
+            Ok(reflected)
+        },
+    )
+    .unwrap();
+    lab.assert_kernels_converged();
+    lab.assert_pods_ping_across_nodes();
+}

@@ -43,6 +43,9 @@ enum LabAction {
     Up(LabOptions),
     /// Remove a lab started with `lab up`.
     Down(Place),
+    /// Print the Calico resources file a lab of this shape runs from
+    /// (to edit and apply to a running lab, or to read).
+    Resources(LabOptions),
 }
 
 #[derive(clap::Args, Clone)]
@@ -124,6 +127,17 @@ pub fn main(
         Some(LabAction::Up(opts)) => {
             let state = up_or_clean(&opts)?;
             print_up(&state);
+            Ok(())
+        }
+        Some(LabAction::Resources(opts)) => {
+            let plan = LabPlan::new(
+                &opts.place.prefix,
+                opts.nodes,
+                opts.topology,
+                opts.reflectors,
+                opts.bird_node,
+            )?;
+            print!("{}", plan.resources_yaml());
             Ok(())
         }
         Some(LabAction::Down(place)) => {
