@@ -9,7 +9,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use bgplet_plugin_abi::{
-    Edit, NextHopMode, Policy, PolicyError, Verdict, validate_filter_result,
+    Edit, NextHopMode, Policy, PolicyError, ROUTE_STRIDE, Verdict,
+    validate_filter_result,
 };
 use bgplet_wire::attribute::Community;
 use bgplet_wire::{AfiSafi, AsPath, NextHop, Nlri, Prefix, encode_withdrawals};
@@ -168,9 +169,11 @@ impl<P: Policy> Rib<P> {
             _ => None,
         };
         let mut skipped = false;
-        let mut rows: Vec<Row> = Vec::new();
+        // Usually one path per prefix: sized once, not grown per route.
+        let mut rows: Vec<Row> = Vec::with_capacity(chunk.len());
         let mut table = Table::default();
-        let mut words: Vec<u32> = Vec::new();
+        let mut words: Vec<u32> =
+            Vec::with_capacity(chunk.len() * ROUTE_STRIDE);
         for prefix in chunk {
             let family = prefix.family();
             if !key.families.contains(family) {

@@ -1,6 +1,7 @@
 //! IP prefixes with the host-bits-zero invariant.
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
@@ -131,12 +132,29 @@ impl Ipv6Prefix {
 }
 
 /// An IPv4 or IPv6 prefix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Prefix {
     /// IPv4.
     V4(Ipv4Prefix),
     /// IPv6.
     V6(Ipv6Prefix),
+}
+
+/// One write per prefix (the RIB's tables hash every prefix many times;
+/// the derived impl writes discriminant, address and length apart).
+/// Equal prefixes write equal values, as `Eq` requires.
+impl Hash for Prefix {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        match self {
+            Self::V4(p) => {
+                state.write_u64(u64::from(p.addr) << 8 | u64::from(p.len));
+            }
+            Self::V6(p) => {
+                state.write_u128(u128::from_be_bytes(p.addr));
+                state.write_u8(p.len);
+            }
+        }
+    }
 }
 
 impl Prefix {
