@@ -292,6 +292,9 @@ fn frr_conf(spec: &Spec) -> String {
     for (ip, asn) in spec.neighbors() {
         let _ = writeln!(c, " neighbor {ip} remote-as {asn}");
         let _ = writeln!(c, " neighbor {ip} passive");
+        // `defaults traditional` has a 30 s eBGP MRAI; the others send
+        // at once, so FRR gets 0 too.
+        let _ = writeln!(c, " neighbor {ip} advertisement-interval 0");
     }
     c.push_str(" address-family ipv4 unicast\n");
     if rr {

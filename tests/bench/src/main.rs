@@ -49,8 +49,8 @@ struct Cli {
     #[arg(long, default_value_t = 3)]
     reps: usize,
     /// The bgplet binary (build with --release).
-    #[arg(long, env = "BGPLET_BIN")]
-    bgplet_bin: PathBuf,
+    #[arg(long, env = "BGPLET_BIN", required_unless_present = "from")]
+    bgplet_bin: Option<PathBuf>,
     /// JSON results file.
     #[arg(long, default_value = "bench-results.json")]
     out: PathBuf,
@@ -65,6 +65,10 @@ struct Cli {
     /// Give up on one run after this many seconds.
     #[arg(long, default_value_t = 300)]
     timeout: u64,
+    /// Run nothing: merge the runs of these earlier JSON results files
+    /// (repeatable) into `--out` and the table.
+    #[arg(long, value_name = "FILE")]
+    from: Vec<PathBuf>,
 }
 
 fn main() -> Result<()> {
@@ -91,9 +95,12 @@ fn main() -> Result<()> {
         .iter()
         .map(|s| Scenario::parse(s))
         .collect::<Result<Vec<_>>>()?;
-    let bin = std::fs::canonicalize(&cli.bgplet_bin).with_context(|| {
-        format!("bgplet binary {}", cli.bgplet_bin.display())
-    })?;
+    if !cli.from.is_empty() {
+        return merge(&cli);
+    }
+    let given = cli.bgplet_bin.clone().context("--bgplet-bin is required")?;
+    let bin = std::fs::canonicalize(&given)
+        .with_context(|| format!("bgplet binary {}", given.display()))?;
     let mut runs = Vec::new();
     let mut inputs = Vec::new();
     for &sc in &scenarios {
@@ -126,6 +133,33 @@ fn main() -> Result<()> {
         inputs.push(json!({ "scenario": sc.name(), "input": input.info }));
     }
     let doc = write_out(&cli, &runs, &inputs, &bin)?;
+    let table = report::markdown(&doc);
+    println!("{table}");
+    if let Some(md) = &cli.markdown {
+        report::splice(md, &table)?;
+    }
+    Ok(())
+}
+
+/// `--from`: the union of earlier runs, re-summarised.
+fn merge(cli: &Cli) -> Result<()> {
+    let mut runs = Vec::new();
+    let mut inputs = Vec::new();
+    let mut first: Option<Value> = None;
+    for f in &cli.from {
+        let text = std::fs::read_to_string(f)
+            .with_context(|| format!("reading {}", f.display()))?;
+        let d: Value = serde_json::from_str(&text)?;
+        runs.extend(d["runs"].as_array().cloned().unwrap_or_default());
+        inputs.extend(d["inputs"].as_array().cloned().unwrap_or_default());
+        first.get_or_insert(d);
+    }
+    let mut doc = first.unwrap_or_else(|| json!({}));
+    doc["sources"] = json!(cli.from);
+    doc["inputs"] = json!(inputs);
+    doc["summary"] = json!(report::summary(&runs));
+    doc["runs"] = json!(runs);
+    std::fs::write(&cli.out, serde_json::to_string_pretty(&doc)?)?;
     let table = report::markdown(&doc);
     println!("{table}");
     if let Some(md) = &cli.markdown {
