@@ -231,7 +231,7 @@ impl Agent {
     ) {
         match candidate {
             Ok(bundle) => {
-                if self.policies.reload(bundle).is_ok() {
+                if self.policies.reload(bundle).await.is_ok() {
                     let _ = self.store.send(StoreEvent::Reevaluate).await;
                 }
             }

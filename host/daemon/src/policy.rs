@@ -112,18 +112,36 @@ impl Policies {
     }
 
     /// Validates `bundle` (every stage of docs/plugins.md, including the
-    /// plugins' self-tests) and swaps it in; `None` goes back to the
-    /// embedded defaults. On error nothing changes; either way the
-    /// outcome is logged and kept for the status. Returns the new chain
-    /// generation; the RIB must then re-evaluate.
-    pub fn reload(
+    /// plugins' self-tests) on a blocking thread, so that compiling a
+    /// large plugin never starves the sessions' keepalives, and swaps it
+    /// in; `None` goes back to the embedded defaults. On error nothing
+    /// changes; either way the outcome is logged and kept for the
+    /// status. Returns the new chain generation; the RIB must then
+    /// re-evaluate.
+    pub async fn reload(
         &mut self,
         bundle: Option<Bundle>,
     ) -> Result<u64, PolicyError> {
-        let source = source_of(bundle.as_ref());
+        let (host, context, candidate) =
+            (self.host.clone(), self.context.clone(), bundle.clone());
         let t = Instant::now();
-        let built = load::build(&self.host, bundle.as_ref(), &self.context);
-        let validate_ms = t.elapsed().as_millis() as u64;
+        let built = tokio::task::spawn_blocking(move || {
+            load::build(&host, candidate.as_ref(), &context)
+        })
+        .await
+        .unwrap_or_else(|e| Err(ReloadError::Source(e.to_string())));
+        self.activate(bundle, built, t.elapsed())
+    }
+
+    /// Swaps in a validated candidate, or records why it was refused.
+    fn activate(
+        &mut self,
+        bundle: Option<Bundle>,
+        built: Result<ChainSpec, ReloadError>,
+        took: std::time::Duration,
+    ) -> Result<u64, PolicyError> {
+        let source = source_of(bundle.as_ref());
+        let validate_ms = took.as_millis() as u64;
         let mut outcome = ReloadOutcome {
             at: crate::time::rfc3339(std::time::SystemTime::now()),
             source: source.clone(),

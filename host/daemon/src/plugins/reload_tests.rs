@@ -7,6 +7,22 @@ use bgplet_plugin::{Hook, HostConfig, LoadError, PluginHost};
 use super::{Policies, PolicyError};
 use crate::plugins::load::{Bundle, ReloadError, sha256_hex};
 
+impl Policies {
+    /// `reload` without the runtime.
+    fn reload_now(
+        &mut self,
+        bundle: Option<Bundle>,
+    ) -> Result<u64, PolicyError> {
+        let t = std::time::Instant::now();
+        let built = crate::plugins::load::build(
+            &self.host,
+            bundle.as_ref(),
+            &self.context,
+        );
+        self.activate(bundle, built, t.elapsed())
+    }
+}
+
 fn policies() -> Policies {
     let host = PluginHost::new(HostConfig::default()).unwrap();
     Policies::with_context(host, serde_json::json!({}), None).unwrap()
@@ -64,7 +80,7 @@ fn refused(bundle: Bundle) -> ReloadError {
     let mut p = policies();
     let before = p.chains.generation();
     let chains_before = p.chains.active();
-    let err = match p.reload(Some(bundle)) {
+    let err = match p.reload_now(Some(bundle)) {
         Err(PolicyError::Reload(e)) => e,
         other => panic!("expected a refused reload, got {other:?}"),
     };
@@ -83,7 +99,9 @@ fn refused(bundle: Bundle) -> ReloadError {
 fn a_valid_manifest_swaps_in_a_new_generation_with_both_plugins() {
     let mut p = policies();
     let before = p.chains.generation();
-    let g = p.reload(Some(bundle(PREPEND, None, GOOD, &[]))).unwrap();
+    let g = p
+        .reload_now(Some(bundle(PREPEND, None, GOOD, &[])))
+        .unwrap();
     assert!(g > before);
     let active = p.chains.active();
     let export = &active.iter().find(|(h, _)| *h == Hook::Export).unwrap().1;
@@ -99,8 +117,9 @@ fn a_valid_manifest_swaps_in_a_new_generation_with_both_plugins() {
 #[test]
 fn going_back_to_no_manifest_restores_the_defaults() {
     let mut p = policies();
-    p.reload(Some(bundle(PREPEND, None, GOOD, &[]))).unwrap();
-    p.reload(None).unwrap();
+    p.reload_now(Some(bundle(PREPEND, None, GOOD, &[])))
+        .unwrap();
+    p.reload_now(None).unwrap();
     let export = p.chains.active()[2].1.clone();
     assert_eq!(export, ["calico"]);
 }
@@ -156,7 +175,7 @@ fn a_failed_self_test_is_refused() {
 fn a_passing_self_test_lets_the_plugin_in() {
     let v = vectors(2);
     let mut p = policies();
-    p.reload(Some(bundle(
+    p.reload_now(Some(bundle(
         PREPEND,
         None,
         GOOD,
@@ -215,6 +234,6 @@ fn a_directory_bundle_reads_the_manifest_and_its_files() {
     let b = Bundle::from_dir(&dir).unwrap();
     assert_eq!(b.files.len(), 1);
     let mut p = policies();
-    p.reload(Some(b)).unwrap();
+    p.reload_now(Some(b)).unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }
