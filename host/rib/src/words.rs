@@ -140,18 +140,40 @@ impl Table {
         }
     }
 
-    /// The index of `set`, appending it on first use.
+    /// The index of `set`, appending it on first use. Small tables (most
+    /// batches carry a handful of sets) are scanned; the map is built
+    /// only past [`Table::SCAN`] sets.
     pub fn index(&mut self, set: &Arc<AttrSet>) -> u32 {
         let key = Arc::as_ptr(set);
-        if let Some(&i) = self.index.get(&key) {
+        if self.sets.len() <= Self::SCAN {
+            if let Some(i) =
+                self.sets.iter().position(|s| Arc::as_ptr(s) == key)
+            {
+                return len32(i);
+            }
+        } else if let Some(&i) = self.index.get(&key) {
             return i;
         }
         let i = len32(self.sets.len());
+        if self.words.capacity() == 0 {
+            self.words.reserve(32);
+        }
         encode_set(set, &mut self.words);
         self.sets.push(set.clone());
-        self.index.insert(key, i);
+        if self.sets.len() > Self::SCAN {
+            if self.index.is_empty() {
+                for (j, s) in self.sets.iter().enumerate() {
+                    self.index.insert(Arc::as_ptr(s), len32(j));
+                }
+            } else {
+                self.index.insert(key, i);
+            }
+        }
         i
     }
+
+    /// Sets looked up by a linear scan rather than the map.
+    const SCAN: usize = 8;
 }
 
 impl RawAttributes for Table {
