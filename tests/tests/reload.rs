@@ -1,0 +1,168 @@
+//! Plugin reloads in a live agent: bgplet (`--plugins DIR`) with a BIRD
+//! eBGP peer. Swapping in a manifest that adds the prepend example
+//! toward BIRD changes what BIRD shows without resetting the session;
+//! a manifest with a wrong pin is refused and changes nothing.
+
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use bgplet_tests::*;
+
+const OUR_AS: u32 = 4200000001;
+const BIRD_AS: u32 = 65002;
+const NODE: &str = "node-a";
+const BLOCKS: [&str; 2] = ["10.244.0.0/26", "10.244.0.64/26"];
+const UP: Duration = Duration::from_secs(30);
+const ROUTE: Duration = Duration::from_secs(15);
+/// Debug builds compile a plugin slowly (Cranelift itself unoptimised).
+const SWAP: Duration = Duration::from_secs(60);
+
+fn resources(l: &Link) -> Resources {
+    let mut r = Resources::new()
+        .bgp_configuration(OUR_AS, None, false)
+        .node(&CalicoNode::new(NODE, &l.a_v4_cidr()))
+        .node(&CalicoNode::new("tor", &l.b_v4_cidr()).as_number(BIRD_AS))
+        .bgp_peer(&CalicoPeer::new("tor-v4", &l.b_v4.to_string(), BIRD_AS))
+        .ip_pool("pool-v4", "10.244.0.0/16");
+    for b in BLOCKS {
+        r = r.block_affinity(NODE, b);
+    }
+    r
+}
+
+/// Writes `text` as `dir/manifest.yaml` atomically (write, rename), as
+/// kubelet's swap of a ConfigMap volume would.
+fn write_manifest(dir: &Path, text: &str) {
+    let tmp = dir.join(".manifest.yaml.tmp");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, dir.join("manifest.yaml")).unwrap();
+}
+
+fn prepend_manifest(pin: &str, peer: &str) -> String {
+    format!(
+        "apiVersion: bgplet.dev/v1\n\
+         hooks:\n  \
+           export:\n    \
+             - {{name: calico, builtin: calico}}\n    \
+             - name: prepend\n      \
+               wasm: prepend.wasm\n      \
+               sha256: \"{pin}\"\n      \
+               config: {{peers: [\"{peer}\"], count: 2}}\n"
+    )
+}
+
+/// BIRD's `show protocols` line of `proto` (state and since).
+fn bird_protocol_line(bird: &Bird, proto: &str) -> String {
+    let out = bird.birdc(&["show", "protocols", proto]).unwrap();
+    out.lines()
+        .find(|l| l.starts_with(proto))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn a_plugin_swap_reaches_bird_without_a_session_reset() {
+    require_tools(&["ip", "ss", "bird", "birdc", "sha256sum"]).unwrap();
+    let (a, b) = (Netns::new().unwrap(), Netns::new().unwrap());
+    let l = link(&a, &b, 41).unwrap();
+    let bird_cfg = BirdConfig::new(l.b_v4, BIRD_AS).neighbor(
+        BirdNeighbor::new("node_v4", l.a_v4, OUR_AS)
+            .local_address(l.b_v4)
+            .ipv4_only(),
+    );
+    let bird = Bird::start(&b, bird_cfg).unwrap();
+
+    let plugins = TestDir::new("plugins").unwrap();
+    let dir = plugins.path();
+    write_manifest(dir, "apiVersion: bgplet.dev/v1\nhooks: {}\n");
+    let bin = bgplet_binary().unwrap();
+    let wasm = dir.join("prepend.wasm");
+    let out = std::process::Command::new(&bin)
+        .args(["plugin", "builtin", "prepend", "--output"])
+        .arg(&wasm)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let pin = String::from_utf8(out.stdout).unwrap();
+    let pin = pin.split_whitespace().next().unwrap().to_owned();
+
+    let opts = BgpletOptions {
+        args: vec!["--plugins".into(), dir.display().to_string()],
+        ..BgpletOptions::default()
+    };
+    let bgplet = Bgplet::start_with(&a, &resources(&l), NODE, &opts).unwrap();
+    bgplet.wait_established(&l.b_v4.to_string(), UP).unwrap();
+    bird.wait_established(&l.a_v4.to_string(), UP).unwrap();
+    for block in BLOCKS {
+        let r = bird.wait_route(block, ROUTE).unwrap();
+        assert_eq!(r.as_path, vec![OUR_AS], "{block}");
+    }
+    let status = bgplet.status().unwrap();
+    let since = status.peers[0].since.clone();
+    assert_eq!(
+        status.raw["plugins"]["source"],
+        format!("directory {}", dir.display())
+    );
+    let bird_line = bird_protocol_line(&bird, "node_v4");
+
+    // The swap: prepend twice toward BIRD's session. By name: the
+    // export hook sees an update group, whose PeerInfo has no address.
+    let session = status.peers[0].name.clone();
+    let t0 = Instant::now();
+    write_manifest(dir, &prepend_manifest(&pin, &session));
+    let prepended = vec![OUR_AS, OUR_AS, OUR_AS];
+    for block in BLOCKS {
+        bird.wait_route_matching(block, SWAP, &|r| r.as_path == prepended)
+            .map_err(|e| {
+                let log = std::fs::read_to_string(bird.log_path())
+                    .unwrap_or_default();
+                let notes: Vec<&str> =
+                    log.lines().filter(|l| !l.contains("<TRACE>")).collect();
+                anyhow::anyhow!(
+                    "{e:#}\nbgplet:\n{}\nbgplet status: {}\nBIRD:\n{}\n{}",
+                    bgplet.log_tail(30),
+                    bgplet.status().map(|s| s.raw).unwrap_or_default(),
+                    notes.join("\n"),
+                    bird.birdc(&["show", "route", "all"]).unwrap_or_default()
+                )
+            })
+            .unwrap();
+    }
+    let took = t0.elapsed();
+    eprintln!("manifest change to prepended routes at BIRD: {took:?}");
+
+    let status = bgplet.status().unwrap();
+    assert_eq!(status.peers[0].state, "Established");
+    assert_eq!(status.peers[0].since, since, "bgplet reset the session");
+    assert_eq!(bird_protocol_line(&bird, "node_v4"), bird_line);
+    let p = &status.raw["plugins"];
+    assert_eq!(p["reloads_ok"], 1, "{p}");
+    assert_eq!(p["last_reload"]["ok"], true, "{p}");
+    let export = p["chains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["hook"] == "export")
+        .unwrap();
+    assert_eq!(export["plugins"].as_array().unwrap().len(), 2, "{p}");
+
+    // A wrong pin is refused: the prepending plugin stays in service.
+    let wrong = "0".repeat(64);
+    write_manifest(dir, &prepend_manifest(&wrong, "10.9.9.9"));
+    wait_for("refused reload", SWAP, Duration::from_millis(100), || {
+        let s = bgplet.status()?;
+        Ok(s.raw["plugins"]["reloads_failed"] == 1)
+    })
+    .unwrap();
+    let s = bgplet.status().unwrap();
+    let err = s.raw["plugins"]["last_reload"]["error"].as_str().unwrap();
+    assert!(err.contains("does not match the pin"), "{err}");
+    std::thread::sleep(Duration::from_secs(1));
+    for block in BLOCKS {
+        assert_eq!(bird.route(block).unwrap().unwrap().as_path, prepended);
+    }
+    assert_eq!(s.peers[0].since, since);
+    assert_eq!(bird_protocol_line(&bird, "node_v4"), bird_line);
+}
