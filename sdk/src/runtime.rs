@@ -22,7 +22,10 @@ pub fn filter<P>(
     let Some(hook) = hook else {
         return Ok(FilterResult::accept_all(routes.len() / ROUTE_STRIDE));
     };
-    let mut out = FilterResult::default();
+    let mut out = FilterResult {
+        verdicts: Vec::with_capacity(routes.len() / ROUTE_STRIDE),
+        edits: Vec::new(),
+    };
     each_route(attrs, routes, raw, |r| {
         let v = hook(plugin, peer, r);
         out.verdicts.push(v.code());
