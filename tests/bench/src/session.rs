@@ -66,9 +66,26 @@ impl Reader {
     }
 }
 
-/// Connects from `local` to `remote:179`, retrying until `deadline`
-/// (the DUT may still be starting), and brings the session up.
+/// Connects from `local` to `remote:179` and brings the session up,
+/// retrying until `deadline`: the DUT may still be starting, and GoBGP
+/// closes sessions from neighbors it has not loaded yet.
 pub async fn establish(
+    local: Ipv4Addr,
+    remote: Ipv4Addr,
+    asn: u32,
+    ibgp: bool,
+    deadline: Instant,
+) -> Result<Session> {
+    loop {
+        match establish_once(local, remote, asn, ibgp, deadline).await {
+            Ok(s) => return Ok(s),
+            Err(e) if Instant::now() >= deadline => return Err(e),
+            Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+        }
+    }
+}
+
+async fn establish_once(
     local: Ipv4Addr,
     remote: Ipv4Addr,
     asn: u32,
