@@ -127,8 +127,17 @@ pub fn encode_announcements(
 /// about 30 octets), so the common single message needs one allocation.
 const ATTRS_GUESS: usize = 64;
 
-/// The NLRI's encoded size.
+/// The most [`reserve_all`] reserves at once (BytesMut then grows by
+/// about this much when a call needs more).
+const RESERVE_CAP: usize = 64 * 1024;
+
+/// The NLRI's encoded size: exact for a few prefixes (sizes a single
+/// message exactly), an upper bound past that (the reservation is
+/// capped anyway, and a pass over many prefixes is not free).
 fn nlri_len(nlri: &[Nlri], path_id: bool) -> usize {
+    if nlri.len() > 64 {
+        return nlri.len() * (usize::from(path_id) * 4 + 1 + 16);
+    }
     nlri.iter().map(|n| n.wire_len(path_id)).sum()
 }
 
@@ -146,7 +155,9 @@ fn reserve_all(
     let longest = usize::from(path_id) * 4 + 1 + 16;
     let per_message = (max - fixed).saturating_sub(longest - 1).max(1);
     let messages = nlri_len.div_ceil(per_message).max(1);
-    let total = nlri_len + messages * fixed;
+    // Capped so a huge call grows in chunks below the allocator's mmap
+    // threshold instead of faulting in one large fresh mapping.
+    let total = (nlri_len + messages * fixed).min(RESERVE_CAP.max(max));
     buf.reserve(total.saturating_sub(buf.len()));
 }
 
