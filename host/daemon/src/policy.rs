@@ -420,5 +420,6 @@ fn rule(r: &FilterRule) -> ctx::BgpFilterRule {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
 #[path = "plugins/reload_tests.rs"]
 mod reload_tests;

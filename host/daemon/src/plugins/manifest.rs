@@ -212,6 +212,7 @@ pub fn builtin(name: &str) -> Option<&'static [u8]> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
 mod tests {
     use super::*;
 
