@@ -201,3 +201,57 @@ pub fn with_status(
     });
     Query::Status(tx)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
+mod tests {
+    use k8s_openapi::ByteString;
+
+    use super::*;
+
+    #[test]
+    fn a_configmap_gives_the_manifest_from_data_and_wasm_from_binary_data() {
+        let pin = crate::plugins::load::sha256_hex(b"wasm");
+        let cm = ConfigMap {
+            data: Some(BTreeMap::from([
+                (
+                    MANIFEST_FILE.to_owned(),
+                    format!(
+                        "apiVersion: bgplet.dev/v1\nhooks: {{export: \
+                         [{{name: p, wasm: p.wasm, sha256: \"{pin}\"}}]}}\n"
+                    ),
+                ),
+                ("p.vectors.json".to_owned(), "{}".to_owned()),
+            ])),
+            binary_data: Some(BTreeMap::from([(
+                "p.wasm".to_owned(),
+                ByteString(b"wasm".to_vec()),
+            )])),
+            ..ConfigMap::default()
+        };
+        let b = from_configmap(&cm, "configmap ns/p").unwrap();
+        assert_eq!(b.origin, "configmap ns/p");
+        assert_eq!(b.files["p.wasm"], b"wasm");
+        assert_eq!(b.files["p.vectors.json"], b"{}");
+        assert_eq!(b.manifest.plugins()[0].name, "p");
+    }
+
+    #[test]
+    fn a_configmap_without_a_manifest_is_refused() {
+        let err = from_configmap(&ConfigMap::default(), "cm").unwrap_err();
+        assert!(err.to_string().contains("manifest.yaml"), "{err}");
+    }
+
+    #[test]
+    fn a_directory_fingerprint_changes_with_the_manifest() {
+        let dir = std::env::temp_dir()
+            .join(format!("bgplet-fp-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(MANIFEST_FILE), "a").unwrap();
+        let one = fingerprint(&dir);
+        assert_eq!(one, fingerprint(&dir));
+        std::fs::write(dir.join(MANIFEST_FILE), "b").unwrap();
+        assert_ne!(one, fingerprint(&dir));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
