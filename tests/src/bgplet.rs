@@ -178,7 +178,9 @@ impl Bgplet {
         };
         wait_for(
             "bgplet control socket",
-            Duration::from_secs(15),
+            // The agent compiles its wasm plugin before it answers; on a
+            // loaded 2-core machine that can take a while.
+            Duration::from_secs(60),
             Duration::from_millis(100),
             || {
                 b.process.check_running()?;
