@@ -4,9 +4,10 @@
 //! - The nested cargo uses its own target directory under OUT_DIR, so it
 //!   never waits on the outer build's directory lock, and `--locked`: the
 //!   outer cargo has already written Cargo.lock for the whole workspace.
-//! - It gets the plugin profile (opt-level "s", LTO, one codegen unit,
+//! - It gets the plugin profile (opt-level 3, LTO, one codegen unit,
 //!   panic abort, strip) through `--config`, so the workspace's release
-//!   profile stays as it is.
+//!   profile stays as it is. Opt-level 3 rather than "s": the hooks run
+//!   about twice as fast in wasm for about 10% more size.
 //! - Flags meant for the outer (native) build are not passed on.
 //! - `BGPLET_PLUGIN_WASM_DIR=<dir>` skips the nested build and takes
 //!   `<dir>/<name>.wasm` as built elsewhere.
@@ -30,7 +31,7 @@ const TARGET: &str = "wasm32-wasip2";
 
 /// The `plugin` profile of wasm-plugins.md 2.3, applied to `release`.
 const PROFILE: [&str; 5] = [
-    "profile.release.opt-level=\"s\"",
+    "profile.release.opt-level=3",
     "profile.release.lto=true",
     "profile.release.codegen-units=1",
     "profile.release.panic=\"abort\"",
