@@ -166,3 +166,86 @@ fn a_plugin_swap_reaches_bird_without_a_session_reset() {
     assert_eq!(s.peers[0].since, since);
     assert_eq!(bird_protocol_line(&bird, "node_v4"), bird_line);
 }
+
+/// Issue 3's export edit end to end: with a BIRD peer and a GoBGP peer,
+/// the prepend example configured toward BIRD's session shows the
+/// prepended AS_PATH in BIRD's table and not in GoBGP's.
+#[test]
+fn prepend_toward_one_peer_shows_at_bird_and_not_at_gobgp() {
+    require_tools(&["ip", "bird", "birdc", "gobgpd", "gobgp"]).unwrap();
+    const GOBGP_AS: u32 = 65003;
+    let (a, b, c) = (
+        Netns::new().unwrap(),
+        Netns::new().unwrap(),
+        Netns::new().unwrap(),
+    );
+    let to_bird = link(&a, &b, 42).unwrap();
+    let to_gobgp = link(&a, &c, 43).unwrap();
+    let bird = Bird::start(
+        &b,
+        BirdConfig::new(to_bird.b_v4, BIRD_AS).neighbor(
+            BirdNeighbor::new("node_v4", to_bird.a_v4, OUR_AS)
+                .local_address(to_bird.b_v4)
+                .ipv4_only(),
+        ),
+    )
+    .unwrap();
+    let gobgp = Gobgp::start(
+        &c,
+        GobgpConfig::new(to_gobgp.b_v4, GOBGP_AS).neighbor(
+            GobgpNeighbor::new(to_gobgp.a_v4, OUR_AS)
+                .local_address(to_gobgp.b_v4)
+                .ipv4_only(),
+        ),
+    )
+    .unwrap();
+
+    let plugins = TestDir::new("plugins").unwrap();
+    let dir = plugins.path();
+    let bin = bgplet_binary().unwrap();
+    let wasm = dir.join("prepend.wasm");
+    let out = std::process::Command::new(&bin)
+        .args(["plugin", "builtin", "prepend", "--output"])
+        .arg(&wasm)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let pin = String::from_utf8(out.stdout).unwrap();
+    let pin = pin.split_whitespace().next().unwrap().to_owned();
+    // Calico names the session after the peer address.
+    let bird_session =
+        format!("Global_{}", to_bird.b_v4.to_string().replace('.', "_"));
+    write_manifest(dir, &prepend_manifest(&pin, &bird_session));
+
+    let mut r = Resources::new()
+        .bgp_configuration(OUR_AS, None, false)
+        .node(&CalicoNode::new(NODE, &to_bird.a_v4_cidr()))
+        .bgp_peer(&CalicoPeer::new("bird", &to_bird.b_v4.to_string(), BIRD_AS))
+        .bgp_peer(&CalicoPeer::new(
+            "gobgp",
+            &to_gobgp.b_v4.to_string(),
+            GOBGP_AS,
+        ))
+        .ip_pool("pool-v4", "10.244.0.0/16");
+    for block in BLOCKS {
+        r = r.block_affinity(NODE, block);
+    }
+    let opts = BgpletOptions {
+        args: vec!["--plugins".into(), dir.display().to_string()],
+        ..BgpletOptions::default()
+    };
+    let bgplet = Bgplet::start_with(&a, &r, NODE, &opts).unwrap();
+    bgplet
+        .wait_established(&to_bird.b_v4.to_string(), UP)
+        .unwrap();
+    bgplet
+        .wait_established(&to_gobgp.b_v4.to_string(), UP)
+        .unwrap();
+    let prepended = vec![OUR_AS, OUR_AS, OUR_AS];
+    for block in BLOCKS {
+        bird.wait_route_matching(block, SWAP, &|r| r.as_path == prepended)
+            .unwrap();
+        let at_gobgp = gobgp.wait_route(block, SWAP).unwrap();
+        assert_eq!(at_gobgp.as_path, vec![OUR_AS], "{block} at GoBGP");
+    }
+}
