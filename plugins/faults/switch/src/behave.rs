@@ -45,6 +45,15 @@ pub(crate) fn describe(name: &str) -> Info {
 }
 
 pub(crate) fn init(config: String) -> Result<(), String> {
+    // Loaded by the agent through a manifest, the config is the node's
+    // policy context as JSON with the manifest's config under "plugin":
+    // take the mode from there ("plugin":"trap").
+    let config = match config.split_once("\"plugin\":\"") {
+        Some((_, rest)) if config.trim_start().starts_with('{') => {
+            rest.split('"').next().unwrap_or_default().to_owned()
+        }
+        _ => config,
+    };
     let (m, marker) = config.split_once(':').unwrap_or((&config, "0"));
     let m = match m {
         "ok" => OK,
