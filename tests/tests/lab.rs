@@ -304,14 +304,23 @@ fn killing_an_agent_withdraws_its_block_and_restarting_it_restores_it() {
     )
     .unwrap();
     // The kernel closes the dead agent's sockets: the peers see the TCP
-    // session end at once, well before the 240 s hold timer. (BIRD, as
-    // graceful-restart helper, would keep the routes stale for up to
-    // the 120 s restart time instead, calico-bgp.md 5.6; bgplet drops
-    // them now. This wait changes when bgplet becomes a helper.)
+    // session end at once, well before the 240 s hold timer. As
+    // graceful-restart helpers (RFC 4724, what BIRD does for calico-node,
+    // calico-bgp.md 5.6) they keep node3's routes, stale, for the restart
+    // time node3 advertised (the lab's 10 s), then drop them.
     let gone = Instant::now();
+    std::thread::sleep(Duration::from_secs(3));
+    for n in &nodes[..2] {
+        let routes = lab.kernel(n).unwrap();
+        assert!(
+            find(&routes, "10.244.3.0/26").is_some(),
+            "{}: node3's block went before its restart time: {routes:#?}",
+            n["name"]
+        );
+    }
     wait_for(
-        "node3's block to leave node1 and node2",
-        Duration::from_secs(20),
+        "node3's block to leave node1 and node2 after its restart time",
+        Duration::from_secs(40),
         Duration::from_millis(100),
         || {
             Ok(nodes[..2].iter().all(|n| {
@@ -322,6 +331,11 @@ fn killing_an_agent_withdraws_its_block_and_restarting_it_restores_it() {
         },
     )
     .unwrap();
+    assert!(
+        gone.elapsed() >= Duration::from_secs(8),
+        "removed after {:?}, before the 10 s restart time",
+        gone.elapsed()
+    );
     eprintln!("withdrawn from both kernels after {:.1?}", gone.elapsed());
 
     // Start it again exactly as the lab did.

@@ -285,7 +285,10 @@ impl Agent {
                     tokio::time::timeout(Duration::from_secs(2), r.task).await;
                 let _ = self
                     .store
-                    .send(StoreEvent::PeerDown { name: name.clone() })
+                    .send(StoreEvent::PeerDown {
+                        name: name.clone(),
+                        graceful: None,
+                    })
                     .await;
             }
         }

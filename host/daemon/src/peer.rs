@@ -127,6 +127,7 @@ pub async fn run(
             connect_tx,
             restart_at: None,
             stopping: false,
+            peer_restart: None,
         };
         session
             .main(inbound, conn_rx, connect_rx, from_store, stop)
@@ -235,6 +236,9 @@ struct Session {
     restart_at: Option<Instant>,
     /// The operator (or a reconfiguration) stopped the session.
     stopping: bool,
+    /// The peer's graceful-restart time, when it advertised the
+    /// capability on the current session (RFC 4724).
+    peer_restart: Option<Duration>,
 }
 
 impl Session {
@@ -685,6 +689,11 @@ impl Session {
                     "session established"
                 );
                 set_info(&self.row, String::new());
+                self.peer_restart = negotiated
+                    .peer_graceful_restart
+                    .as_ref()
+                    .filter(|gr| gr.restart_time > 0)
+                    .map(|gr| Duration::from_secs(u64::from(gr.restart_time)));
                 let _ = self
                     .store
                     .send(StoreEvent::PeerUp(Box::new(routing::PeerUp {
@@ -709,11 +718,20 @@ impl Session {
         let conn = self.conn_mut(slot);
         let was_up = std::mem::replace(&mut conn.up, false);
         if was_up {
-            info!(%reason, "session down");
+            // RFC 4724 section 4.2: when the TCP session of a peer that
+            // advertised graceful restart ends without a NOTIFICATION,
+            // keep its routes (stale) for its restart time, as BIRD does
+            // for calico-node (calico-bgp.md 5.6).
+            let graceful = match reason {
+                DownReason::ConnectionLost => self.peer_restart,
+                _ => None,
+            };
+            info!(%reason, graceful = graceful.is_some(), "session down");
             let _ = self
                 .store
                 .send(StoreEvent::PeerDown {
                     name: self.spec.name.clone(),
+                    graceful,
                 })
                 .await;
         } else {

@@ -69,8 +69,16 @@ pub struct PeerUp {
 pub enum Event {
     /// A session came up.
     PeerUp(Box<PeerUp>),
-    /// A session went down: forget its routes.
+    /// A session went down: forget its routes, or with `graceful`, keep
+    /// them stale for that long (RFC 4724 receiving speaker).
     PeerDown {
+        /// Session name.
+        name: String,
+        /// The peer's restart time, when its routes are to be kept.
+        graceful: Option<std::time::Duration>,
+    },
+    /// A peer's restart time ran out: drop its routes still stale.
+    SweepStale {
         /// Session name.
         name: String,
     },
@@ -139,6 +147,7 @@ pub fn spawn(
     kernel: mpsc::UnboundedSender<Vec<KernelChange>>,
 ) -> mpsc::Sender<Event> {
     let (tx, rx) = mpsc::channel(4096);
+    let timers = (tokio::runtime::Handle::current(), tx.downgrade());
     let rib = Rib::new(
         RibConfig {
             router_id: node.router_id,
@@ -158,6 +167,7 @@ pub fn spawn(
         counters: HashMap::new(),
         started: std::time::SystemTime::now(),
         last_change: std::time::SystemTime::now(),
+        timers,
     };
     let spawned = std::thread::Builder::new()
         .name("bgplet-routing".into())
@@ -180,6 +190,9 @@ struct Routing {
     counters: HashMap<Arc<str>, (u64, u64)>,
     started: std::time::SystemTime,
     last_change: std::time::SystemTime,
+    /// For timers the thread sets on itself (graceful-restart windows);
+    /// weak, so the thread still ends when the agent drops its sender.
+    timers: (tokio::runtime::Handle, mpsc::WeakSender<Event>),
 }
 
 /// What the status interfaces show about an established session.
@@ -239,13 +252,28 @@ impl Routing {
     fn handle(&mut self, event: Event) {
         match event {
             Event::PeerUp(up) => self.peer_up(*up),
-            Event::PeerDown { name } => {
+            Event::PeerDown { name, graceful } => {
                 self.senders.remove(name.as_str());
                 self.sessions.remove(name.as_str());
-                match self.rib.peer_down(&name) {
+                let out = match graceful {
+                    Some(window) => {
+                        info!(peer = %name, ?window, "keeping the peer's routes stale during its restart");
+                        self.sweep_after(name.clone(), window);
+                        self.rib.peer_down_graceful(&name)
+                    }
+                    None => self.rib.peer_down(&name),
+                };
+                match out {
                     Ok(out) => self.carry_out(out),
                     Err(e) => debug!(peer = %name, error = %e, "peer down"),
                 }
+            }
+            Event::SweepStale { name } => {
+                let out = self.rib.sweep_stale(&name);
+                if !out.is_empty() {
+                    info!(peer = %name, "restart time over: dropping its stale routes");
+                }
+                self.carry_out(out);
             }
             Event::Update { name, update } => {
                 self.count_received(&name);
@@ -359,6 +387,18 @@ impl Routing {
                 }
             }
         }
+    }
+
+    /// Sends this thread a [`Event::SweepStale`] after `window`.
+    fn sweep_after(&self, name: String, window: std::time::Duration) {
+        let (handle, tx) = &self.timers;
+        let tx = tx.clone();
+        handle.spawn(async move {
+            tokio::time::sleep(window).await;
+            if let Some(tx) = tx.upgrade() {
+                let _ = tx.send(Event::SweepStale { name }).await;
+            }
+        });
     }
 
     fn count_received(&mut self, name: &str) {

@@ -86,6 +86,10 @@ pub struct LabPlan {
     pub nodes: Vec<NodeSpec>,
 }
 
+/// The graceful-restart time lab nodes advertise: how long peers keep a
+/// stopped node's routes (Calico's default is 120 s).
+pub const LAB_RESTART_TIME: &str = "10s";
+
 impl LabPlan {
     /// Plans `count` nodes; `bird_node` (1-based) runs BIRD; with
     /// route reflectors, the first `reflectors` nodes are the reflectors
@@ -191,12 +195,20 @@ impl LabPlan {
              apiVersion: projectcalico.org/v3\n\
              kind: BGPConfiguration\n\
              metadata:\n  name: default\n\
-             spec:\n  asNumber: {AS_NUMBER}\n  nodeToNodeMeshEnabled: {mesh}\n",
+             spec:\n  asNumber: {AS_NUMBER}\n  nodeToNodeMeshEnabled: {mesh}\n{restart}",
             self.nodes.len(),
             if mesh {
                 "full mesh"
             } else {
                 "route reflectors"
+            },
+            // Peers keep a dead node's routes for its graceful-restart
+            // time (calico-bgp.md 5.6); Calico's 120 s makes a slow lab,
+            // so the lab advertises LAB_RESTART_TIME.
+            restart = if mesh {
+                format!("  nodeMeshMaxRestartTime: {LAB_RESTART_TIME}\n")
+            } else {
+                String::new()
             },
         );
         // No encapsulation: routes go via eth0, and bgplet programs them
@@ -258,7 +270,8 @@ impl LabPlan {
                     y,
                     "---\napiVersion: projectcalico.org/v3\nkind: BGPPeer\n\
                      metadata:\n  name: {name}\n\
-                     spec:\n  nodeSelector: \"{nodes}\"\n  peerSelector: \"{peers}\"\n"
+                     spec:\n  nodeSelector: \"{nodes}\"\n  peerSelector: \"{peers}\"\n  \
+                     maxRestartTime: {LAB_RESTART_TIME}\n"
                 );
             }
         }
