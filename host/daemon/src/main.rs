@@ -20,6 +20,7 @@ mod observe;
 mod output;
 mod peer;
 mod plugin_cli;
+mod plugin_test;
 mod plugins;
 mod policy;
 mod resources;

@@ -25,6 +25,23 @@ pub enum PluginCommand {
         #[arg(long, value_name = "FILE")]
         vectors: Option<PathBuf>,
     },
+    /// Run a plugin's hooks over a file of routes and print every
+    /// decision: import per route, selection per prefix, export and
+    /// kernel per best route. PLUGIN is a wasm file or an embedded
+    /// plugin's name; the routes file format is in `bgplet plugin test
+    /// --help`'s docs (docs/plugins.md).
+    Test {
+        /// The plugin: a wasm component, or `calico`, `prepend`,
+        /// `graceful-shutdown`.
+        plugin: PathBuf,
+        /// Routes file (JSON): `from`, optional `to`, `routes`.
+        #[arg(long, value_name = "FILE")]
+        routes: PathBuf,
+        /// The plugin's config (JSON): the whole policy context, as the
+        /// agent would pass it.
+        #[arg(long, value_name = "JSON", default_value = "{}")]
+        config: String,
+    },
     /// Write an embedded plugin's wasm (`calico`, `graceful-shutdown`,
     /// `prepend`) to a file, with its sha256 on stdout: the bytes and
     /// the pin for a manifest entry.
@@ -49,6 +66,15 @@ pub async fn run(cmd: PluginCommand) -> anyhow::Result<()> {
         })
         .await
         .context("check task")?,
+        PluginCommand::Test {
+            plugin,
+            routes,
+            config,
+        } => tokio::task::spawn_blocking(move || {
+            crate::plugin_test::run(&plugin, &routes, &config)
+        })
+        .await
+        .context("test task")?,
         PluginCommand::Builtin { name, output } => {
             let bytes = crate::plugins::manifest::builtin(&name)
                 .with_context(|| format!("no embedded plugin `{name}`"))?;
