@@ -13,7 +13,6 @@ use bgplet_plugin::{FaultKind, Hook, PluginHost};
 use bgplet_plugin_abi::Policy;
 use bgplet_rib::Rib;
 use bgplet_session::State;
-use bgplet_wire::update::NextHop;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{info, warn};
 
@@ -131,11 +130,7 @@ pub fn bird_view<P: Policy>(
         paths.sort_by_key(|p| !p.best);
         for p in paths {
             let local = p.peer_address.is_none();
-            let next_hop = match p.attrs.next_hop {
-                Some(NextHop::V4(v4)) => Some(IpAddr::V4(v4)),
-                Some(NextHop::V6 { global, .. }) => Some(IpAddr::V6(global)),
-                None => p.attrs.attrs.next_hop.map(IpAddr::V4),
-            };
+            let next_hop = crate::routing::next_hop_of(p);
             let target = match (local, next_hop) {
                 (true, _) | (false, None) => RouteTarget::Blackhole,
                 (false, Some(gw)) => RouteTarget::Via {

@@ -513,6 +513,16 @@ fn to_route_update(u: UpdateIn) -> RouteUpdate {
     }
 }
 
+/// A path's next hop: the MP_REACH one or NEXT_HOP; `None` for routes
+/// this node originates.
+pub fn next_hop_of(p: &bgplet_rib::PathView) -> Option<IpAddr> {
+    match p.attrs.next_hop {
+        Some(NextHop::V4(v4)) => Some(IpAddr::V4(v4)),
+        Some(NextHop::V6 { global, .. }) => Some(IpAddr::V6(global)),
+        None => p.attrs.attrs.next_hop.map(IpAddr::V4),
+    }
+}
+
 fn path_entry(p: &bgplet_rib::PathView) -> PathEntry {
     let a = &p.attrs.attrs;
     let as_path: Vec<u32> = a
@@ -525,14 +535,8 @@ fn path_entry(p: &bgplet_rib::PathView) -> PathEntry {
                 .collect()
         })
         .unwrap_or_default();
-    let next_hop = match p.attrs.next_hop {
-        Some(NextHop::V4(v4)) => v4.to_string(),
-        Some(NextHop::V6 { global, .. }) => global.to_string(),
-        None => match a.next_hop {
-            Some(v4) => v4.to_string(),
-            None => "self".into(),
-        },
-    };
+    let next_hop =
+        next_hop_of(p).map_or_else(|| "self".into(), |ip| ip.to_string());
     PathEntry {
         peer: p.source.to_string(),
         peer_address: p.peer_address.map(|a| a.to_string()).unwrap_or_default(),
