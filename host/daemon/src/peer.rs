@@ -36,13 +36,19 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::{Instrument, debug, info, info_span, warn};
 
-use crate::codec::{self, Received};
+use crate::codec::{self, Received, UpdateIn};
 use crate::routing::{self, Event as StoreEvent, SessionPolicy};
 use crate::transport::{self, FrameReader, SocketSettings};
 
 /// Calico's `error wait time 5,30` lower bound: how long a session whose
 /// connections all failed waits before trying again.
 const RESTART_DELAY: Duration = Duration::from_secs(5);
+
+/// How many queued bytes the writer gathers into one write.
+const WRITE_COALESCE: usize = 256 * 1024;
+
+/// The most messages one read hands to the session task at once.
+const MAX_FRAMES_PER_READ: usize = 64;
 
 /// The longest a single write may take before the connection is
 /// abandoned.
@@ -204,7 +210,8 @@ impl Conn {
 /// Something a connection's reader task saw.
 struct ConnInput {
     conn: u64,
-    what: Result<Option<bytes::BytesMut>, transport::FrameError>,
+    /// The messages of one read (see [`FrameReader::next_batch`]).
+    what: Result<Option<Vec<bytes::BytesMut>>, transport::FrameError>,
 }
 
 /// The outcome of an outbound connect attempt.
@@ -449,23 +456,29 @@ impl Session {
     }
 
     async fn input(&mut self, input: ConnInput) {
-        let Some(slot) = self.slot_of(input.conn) else {
-            return;
-        };
-        let frame = match input.what {
-            Ok(Some(frame)) => frame,
+        let frames = match input.what {
+            Ok(Some(frames)) => frames,
             Ok(None) => {
+                let Some(slot) = self.slot_of(input.conn) else {
+                    return;
+                };
                 debug!("peer closed the connection");
                 self.note_socket_error("Socket: Connection closed".into());
                 self.handle(slot, Event::TcpConnectionFails).await;
                 return;
             }
             Err(transport::FrameError::Io(e)) => {
+                let Some(slot) = self.slot_of(input.conn) else {
+                    return;
+                };
                 self.note_socket_error(format!("Socket: {e}"));
                 self.handle(slot, Event::TcpConnectionFails).await;
                 return;
             }
             Err(transport::FrameError::Header(e)) => {
+                let Some(slot) = self.slot_of(input.conn) else {
+                    return;
+                };
                 warn!(error = %e, "bad message header from peer");
                 set_info(&self.row, format!("BGP Error: {e}"));
                 self.handle(slot, Event::BgpHeaderErr(e.notification()))
@@ -473,8 +486,48 @@ impl Session {
                 return;
             }
         };
+        // UPDATEs of one read go to the routing thread together; anything
+        // else first flushes them, so the store sees events in order.
+        let mut updates = Vec::new();
+        for frame in frames {
+            // An earlier message of this batch may have ended or replaced
+            // the connection (a collision moves it between slots).
+            let Some(slot) = self.slot_of(input.conn) else {
+                break;
+            };
+            self.message(slot, &frame, &mut updates).await;
+        }
+        self.flush_updates(&mut updates).await;
+    }
+
+    /// Hands the UPDATEs gathered from one read to the routing thread.
+    async fn flush_updates(&mut self, updates: &mut Vec<UpdateIn>) {
+        if updates.is_empty() {
+            return;
+        }
+        let _ = self
+            .store
+            .send(StoreEvent::Updates {
+                name: self.spec.name.clone(),
+                updates: std::mem::take(updates),
+            })
+            .await;
+    }
+
+    /// One framed message from the connection in `slot`; UPDATEs are
+    /// gathered into `updates`.
+    async fn message(
+        &mut self,
+        slot: Slot,
+        frame: &[u8],
+        updates: &mut Vec<UpdateIn>,
+    ) {
         let ctx = self.conn_mut(slot).ctx;
-        match codec::decode(&frame, &ctx) {
+        let received = codec::decode(frame, &ctx);
+        if !matches!(received, Received::Update(_)) {
+            self.flush_updates(updates).await;
+        }
+        match received {
             Received::Open(open) => self.open_received(slot, open).await,
             Received::Keepalive => self.handle(slot, Event::KeepAliveMsg).await,
             Received::Notification(n) => {
@@ -506,6 +559,7 @@ impl Session {
                 if self.conn_mut(slot).fsm.state() != State::Established {
                     // The FSM answers an UPDATE outside Established with
                     // an FSM error (RFC 6608).
+                    self.flush_updates(updates).await;
                     self.handle(slot, Event::UpdateMsg).await;
                     return;
                 }
@@ -527,13 +581,7 @@ impl Session {
                     );
                 }
                 self.handle(slot, Event::UpdateMsg).await;
-                let _ = self
-                    .store
-                    .send(StoreEvent::Update {
-                        name: self.spec.name.clone(),
-                        update,
-                    })
-                    .await;
+                updates.push(*update);
             }
             Received::Error(err) => {
                 warn!(error = %err.reason, notification = %err.notification, "message from peer rejected");
@@ -820,7 +868,11 @@ async fn reader(
     let mut frames = FrameReader::new();
     loop {
         let what = frames
-            .next(&mut read, max_len.load(Ordering::Relaxed))
+            .next_batch(
+                &mut read,
+                max_len.load(Ordering::Relaxed),
+                MAX_FRAMES_PER_READ,
+            )
             .await;
         let done = !matches!(what, Ok(Some(_)));
         if tx.send(ConnInput { conn: id, what }).await.is_err() || done {
@@ -833,7 +885,24 @@ async fn writer(
     mut write: OwnedWriteHalf,
     mut rx: mpsc::UnboundedReceiver<Bytes>,
 ) {
-    while let Some(bytes) = rx.recv().await {
+    let mut batch = bytes::BytesMut::new();
+    while let Some(first) = rx.recv().await {
+        // Whatever else is already queued goes out in the same write:
+        // one syscall per burst instead of one per message.
+        let bytes = match rx.try_recv() {
+            Err(_) => first,
+            Ok(second) => {
+                batch.extend_from_slice(&first);
+                batch.extend_from_slice(&second);
+                while batch.len() < WRITE_COALESCE {
+                    match rx.try_recv() {
+                        Ok(more) => batch.extend_from_slice(&more),
+                        Err(_) => break,
+                    }
+                }
+                batch.split().freeze()
+            }
+        };
         // A peer that stops reading (frozen, or its window full forever)
         // must not pin this task and the socket: the hold timer ends the
         // session, and this bound ends the write.

@@ -82,12 +82,12 @@ pub enum Event {
         /// Session name.
         name: String,
     },
-    /// A decoded UPDATE.
-    Update {
+    /// Decoded UPDATEs of one session, in the order received.
+    Updates {
         /// Session name.
         name: String,
-        /// Its contents after RFC 7606.
-        update: Box<UpdateIn>,
+        /// Their contents after RFC 7606.
+        updates: Vec<UpdateIn>,
     },
     /// The peer asked for our routes again (RFC 2918).
     RouteRefresh {
@@ -219,16 +219,15 @@ impl Routing {
                 },
             };
             match event {
-                Event::Update { name, update } => {
-                    self.count_received(&name);
-                    // Gather the UPDATEs already queued behind this one so
+                Event::Updates { name, updates } => {
+                    // Gather the UPDATEs already queued behind these so
                     // the plugins see them as one batch.
-                    let mut batch = vec![(name, to_route_update(*update))];
+                    let mut batch = Vec::new();
+                    self.gather(name, updates, &mut batch);
                     while batch.len() < MAX_BATCH {
                         match rx.try_recv() {
-                            Ok(Event::Update { name, update }) => {
-                                self.count_received(&name);
-                                batch.push((name, to_route_update(*update)));
+                            Ok(Event::Updates { name, updates }) => {
+                                self.gather(name, updates, &mut batch);
                             }
                             Ok(other) => {
                                 pending = Some(other);
@@ -240,13 +239,29 @@ impl Routing {
                     let outputs = self.rib.update_many(
                         batch
                             .iter_mut()
-                            .map(|(n, u)| (n.as_str(), std::mem::take(u))),
+                            .map(|(n, u)| (&**n, std::mem::take(u))),
                     );
                     self.carry_out(outputs);
                 }
                 other => self.handle(other),
             }
         }
+    }
+
+    /// Counts `updates` and appends them to `batch` as RIB input.
+    fn gather(
+        &mut self,
+        name: String,
+        updates: Vec<UpdateIn>,
+        batch: &mut Vec<(Arc<str>, RouteUpdate)>,
+    ) {
+        let name: Arc<str> = Arc::from(name);
+        self.count_received(&name, updates.len() as u64);
+        batch.extend(
+            updates
+                .into_iter()
+                .map(|u| (name.clone(), to_route_update(u))),
+        );
     }
 
     fn handle(&mut self, event: Event) {
@@ -275,11 +290,12 @@ impl Routing {
                 }
                 self.carry_out(out);
             }
-            Event::Update { name, update } => {
-                self.count_received(&name);
-                let out = self
-                    .rib
-                    .update_many([(name.as_str(), to_route_update(*update))]);
+            Event::Updates { name, updates } => {
+                let mut batch = Vec::new();
+                self.gather(name, updates, &mut batch);
+                let out = self.rib.update_many(
+                    batch.iter_mut().map(|(n, u)| (&**n, std::mem::take(u))),
+                );
                 self.carry_out(out);
             }
             Event::RouteRefresh { name, family } => {
@@ -377,9 +393,10 @@ impl Routing {
                     if let Some(sender) = self.senders.get(&peer) {
                         self.counters.entry(peer.clone()).or_default().1 +=
                             messages.len() as u64;
-                        for m in messages {
-                            let _ = sender.send(m);
-                        }
+                        // One hand-off per batch: each message queued on
+                        // its own would wake the session and writer tasks
+                        // once per message.
+                        let _ = sender.send(concat(messages));
                     }
                 }
                 Output::Kernel(changes) => {
@@ -401,13 +418,8 @@ impl Routing {
         });
     }
 
-    fn count_received(&mut self, name: &str) {
-        match self.counters.get_mut(name) {
-            Some(c) => c.0 += 1,
-            None => {
-                self.counters.insert(Arc::from(name), (1, 0));
-            }
-        }
+    fn count_received(&mut self, name: &Arc<str>, n: u64) {
+        self.counters.entry(name.clone()).or_default().0 += n;
     }
 
     fn bird_view(&self) -> crate::birdctl::BirdView {
@@ -494,6 +506,19 @@ impl Routing {
                 .collect(),
         }
     }
+}
+
+/// The messages as one buffer (no copy for a single message).
+fn concat(messages: Vec<Bytes>) -> Bytes {
+    if messages.len() == 1 {
+        return messages.into_iter().next().unwrap_or_default();
+    }
+    let len = messages.iter().map(Bytes::len).sum();
+    let mut out = bytes::BytesMut::with_capacity(len);
+    for m in &messages {
+        out.extend_from_slice(m);
+    }
+    out.freeze()
 }
 
 fn split(addr: Option<IpAddr>) -> (Option<Ipv4Addr>, Option<Ipv6Addr>) {

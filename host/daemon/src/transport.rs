@@ -229,6 +229,47 @@ impl FrameReader {
     }
 }
 
+impl FrameReader {
+    /// Like [`FrameReader::next`], then also every further complete
+    /// UPDATE already buffered, up to `limit` messages in all, without
+    /// reading again. A burst of UPDATEs thus crosses to the session task
+    /// (and on to the routing thread) as one hand-off instead of one per
+    /// message. The run stops after any message that is not an UPDATE:
+    /// an OPEN or KEEPALIVE may change the session's limits (extended
+    /// messages) before the next message is framed.
+    pub async fn next_batch<R: AsyncReadExt + Unpin>(
+        &mut self,
+        stream: &mut R,
+        max_len: usize,
+        limit: usize,
+    ) -> Result<Option<Vec<BytesMut>>, FrameError> {
+        let Some(first) = self.next(stream, max_len).await? else {
+            return Ok(None);
+        };
+        let mut frames = Vec::with_capacity(16);
+        let mut more = is_update(&first);
+        frames.push(first);
+        while more && frames.len() < limit {
+            match bgplet_wire::message_len(&self.buf, max_len) {
+                Ok(Some(len)) => {
+                    let frame = self.buf.split_to(len);
+                    more = is_update(&frame);
+                    frames.push(frame);
+                }
+                // A bad header is reported by the next call, after the
+                // good messages before it were handled.
+                Ok(None) | Err(_) => break,
+            }
+        }
+        Ok(Some(frames))
+    }
+}
+
+/// The message type octet says UPDATE (RFC 4271 section 4.1).
+fn is_update(frame: &[u8]) -> bool {
+    frame.get(18) == Some(&2)
+}
+
 /// Why a message could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum FrameError {

@@ -1,7 +1,6 @@
 //! Stage 1: received UPDATEs and local routes through the safety checks
 //! and the import hook into the Adj-RIB-In and the Loc-RIB.
 
-use crate::attrs::Map;
 use std::sync::Arc;
 
 use bgplet_plugin_abi::{
@@ -18,19 +17,49 @@ use crate::words::{Table, apply_edit, encode_route};
 
 /// One route of an import batch.
 pub(crate) struct Row {
+    /// Index of its attribute set in the batch's [`Table`].
+    pub set: u32,
     pub prefix: Prefix,
     pub path_id: u32,
     pub flags: SourceFlags,
 }
 
+/// Received routes of one source waiting for the import hook: the
+/// announcements of many UPDATEs go to the plugins as one call.
+#[derive(Default)]
+pub(crate) struct ImportBatch {
+    source: SourceId,
+    table: Table,
+    rows: Vec<Row>,
+}
+
+/// Routes per import call; a larger batch is flushed.
+const IMPORT_BATCH: usize = 1024;
+
 impl<P: Policy> Rib<P> {
     /// Applies one UPDATE from peer `id` to the Adj-RIB-In and Loc-RIB.
+    ///
+    /// Announcements are queued in `batch` (flushed here whenever order
+    /// matters: another source, withdrawals or End-of-RIB in this UPDATE,
+    /// a full batch); the caller flushes the rest with
+    /// [`Rib::flush_import`].
     pub(crate) fn ingest(
         &mut self,
         id: SourceId,
         update: RouteUpdate,
+        batch: &mut ImportBatch,
         dirty: &mut Dirty,
     ) {
+        // A withdrawal or EoR must see every earlier announcement
+        // imported, and a batch holds one source.
+        if batch.source != id
+            || !update.withdrawn.is_empty()
+            || update.end_of_rib.is_some()
+            || batch.rows.len() >= IMPORT_BATCH
+        {
+            self.flush_import(batch, dirty);
+            batch.source = id;
+        }
         if let Some(family) = update.end_of_rib {
             if let Some(peer) = self.peers.get_mut(&id) {
                 peer.eor.insert(family);
@@ -80,6 +109,7 @@ impl<P: Policy> Rib<P> {
             });
             if let Some(why) = drop {
                 // Treat as withdraw: an earlier good path must go.
+                self.flush_import(batch, dirty);
                 let n = nlri.len() as u64;
                 self.safety.add(why, n);
                 if let Some(peer) = self.peers.get_mut(&id) {
@@ -94,7 +124,8 @@ impl<P: Policy> Rib<P> {
             let Some(peer) = self.peers.get_mut(&id) else {
                 return;
             };
-            let mut rows = Vec::with_capacity(nlri.len());
+            let set = batch.table.index(&raw);
+            let first = batch.rows.len();
             for n in &nlri {
                 let old = peer.adj_in.insert(
                     (n.prefix, n.path_id),
@@ -108,19 +139,37 @@ impl<P: Policy> Rib<P> {
                         peer.accepted.saturating_sub(u64::from(old.accepted));
                     self.interner.released(1);
                 }
-                rows.push(Row {
+                batch.rows.push(Row {
+                    set,
                     prefix: n.prefix,
                     path_id: n.path_id,
                     flags,
                 });
             }
             if restarted {
-                for r in &rows {
-                    self.replace_stale(id, (r.prefix, r.path_id), dirty);
+                let keys: Vec<_> = batch.rows[first..]
+                    .iter()
+                    .map(|r| (r.prefix, r.path_id))
+                    .collect();
+                for key in keys {
+                    self.replace_stale(id, key, dirty);
                 }
             }
-            self.import(id, &raw, &rows, dirty);
         }
+    }
+
+    /// Runs the import hook over the queued routes of `batch`.
+    pub(crate) fn flush_import(
+        &mut self,
+        batch: &mut ImportBatch,
+        dirty: &mut Dirty,
+    ) {
+        if batch.rows.is_empty() {
+            return;
+        }
+        let taken = std::mem::take(batch);
+        self.import(taken.source, &taken.table, &taken.rows, dirty);
+        batch.source = taken.source;
     }
 
     /// Removes one received path.
@@ -143,20 +192,18 @@ impl<P: Policy> Rib<P> {
         self.replace_stale(id, (prefix, path_id), dirty);
     }
 
-    /// Runs the import hook over routes sharing the attribute set `raw`
-    /// and applies the verdicts to the Loc-RIB.
+    /// Runs the import hook over `rows` (attributes in `table`) and
+    /// applies the verdicts to the Loc-RIB.
     pub(crate) fn import(
         &mut self,
         source: SourceId,
-        raw: &Arc<AttrSet>,
+        table: &Table,
         rows: &[Row],
         dirty: &mut Dirty,
     ) {
-        let table = Table::one(raw);
-        let set = 0;
         let mut words = Vec::with_capacity(rows.len() * 7);
         for r in rows {
-            encode_route(set, &r.prefix, r.flags, r.path_id, &mut words);
+            encode_route(r.set, &r.prefix, r.flags, r.path_id, &mut words);
         }
         let info = match self.peers.get(&source) {
             Some(p) => &p.info,
@@ -164,7 +211,7 @@ impl<P: Policy> Rib<P> {
         };
         let answer = self
             .policy
-            .import(info, &table.words, &words, &table)
+            .import(info, &table.words, &words, table)
             .and_then(|r| {
                 validate_filter_result(rows.len(), &r)
                     .map_err(PolicyError::Malformed)
@@ -177,22 +224,28 @@ impl<P: Policy> Rib<P> {
                 vec![Verdict::Reject; rows.len()]
             }
         };
-        // Routes given the same edits share one derived set.
-        let mut edited: Vec<(Vec<Edit>, Arc<AttrSet>)> = Vec::new();
+        // Routes of one set given the same edits share one derived set.
+        let mut edited: Vec<(u32, Vec<Edit>, Arc<AttrSet>)> = Vec::new();
         for (r, v) in rows.iter().zip(verdicts) {
+            let Some(raw) = table.sets.get(r.set as usize) else {
+                continue;
+            };
             let attrs = match v {
                 Verdict::Reject => None,
                 Verdict::Accept => Some(raw.clone()),
                 Verdict::AcceptWith(edits) => {
-                    match edited.iter().find(|(e, _)| *e == edits) {
-                        Some((_, a)) => Some(a.clone()),
+                    match edited
+                        .iter()
+                        .find(|(s, e, _)| *s == r.set && *e == edits)
+                    {
+                        Some((_, _, a)) => Some(a.clone()),
                         None => {
                             let mut set = AttrSet::clone(raw);
                             for e in &edits {
                                 apply_edit(&mut set, e);
                             }
                             let a = self.interner.intern(set);
-                            edited.push((edits, a.clone()));
+                            edited.push((r.set, edits, a.clone()));
                             Some(a)
                         }
                     }
@@ -230,21 +283,23 @@ impl<P: Policy> Rib<P> {
         routes: Vec<LocalRoute>,
         dirty: &mut Dirty,
     ) {
-        let mut batches: Map<Arc<AttrSet>, Vec<Row>> = Map::default();
+        let mut table = Table::default();
+        let mut rows = Vec::with_capacity(routes.len());
         for r in routes {
             let set = self.interner.intern(local_attrs(&r));
             let mut flags = SourceFlags::LOCAL;
             if r.is_own_block {
                 flags = flags | SourceFlags::OWN_BLOCK;
             }
-            batches.entry(set).or_default().push(Row {
+            rows.push(Row {
+                set: table.index(&set),
                 prefix: r.prefix,
                 path_id: 0,
                 flags,
             });
         }
-        for (set, rows) in batches {
-            self.import(LOCAL, &set, &rows, dirty);
+        for chunk in rows.chunks(IMPORT_BATCH) {
+            self.import(LOCAL, &table, chunk, dirty);
         }
     }
 
@@ -254,21 +309,30 @@ impl<P: Policy> Rib<P> {
             return;
         };
         let flags = peer.flags;
-        let mut batches: Map<*const AttrSet, (Arc<AttrSet>, Vec<Row>)> =
-            Map::default();
-        for ((prefix, path_id), p) in &peer.adj_in {
-            batches
-                .entry(Arc::as_ptr(&p.raw))
-                .or_insert_with(|| (p.raw.clone(), Vec::new()))
-                .1
-                .push(Row {
+        // Routes sorted by attribute set, so each batch's table stays
+        // small; batches of [`IMPORT_BATCH`] routes.
+        let mut paths: Vec<(&Arc<AttrSet>, Prefix, u32)> = peer
+            .adj_in
+            .iter()
+            .map(|((prefix, path_id), p)| (&p.raw, *prefix, *path_id))
+            .collect();
+        paths.sort_by_key(|(raw, _, _)| Arc::as_ptr(raw));
+        let mut batches = Vec::new();
+        for chunk in paths.chunks(IMPORT_BATCH) {
+            let mut table = Table::default();
+            let rows: Vec<Row> = chunk
+                .iter()
+                .map(|(raw, prefix, path_id)| Row {
+                    set: table.index(raw),
                     prefix: *prefix,
                     path_id: *path_id,
                     flags,
-                });
+                })
+                .collect();
+            batches.push((table, rows));
         }
-        for (raw, rows) in batches.into_values() {
-            self.import(id, &raw, &rows, dirty);
+        for (table, rows) in batches {
+            self.import(id, &table, &rows, dirty);
         }
     }
 }

@@ -17,6 +17,7 @@ use crate::attrs::{AttrSet, Interner};
 use crate::config::{LocalRoute, PeerConfig, RibConfig, RouteUpdate};
 use crate::error::RibError;
 use crate::group::{Group, GroupKey};
+use crate::import::ImportBatch;
 use crate::kernel::{FibRoute, KernelChange};
 use crate::safety::SafetyCounters;
 
@@ -304,7 +305,9 @@ impl<P: Policy> Rib<P> {
     ) -> Result<Vec<Output>, RibError> {
         let id = self.source_id(peer)?;
         let mut dirty = Dirty::default();
-        self.ingest(id, update, &mut dirty);
+        let mut batch = ImportBatch::default();
+        self.ingest(id, update, &mut batch, &mut dirty);
+        self.flush_import(&mut batch, &mut dirty);
         let mut outbox = Outbox::default();
         self.run(&dirty, false, &mut outbox);
         Ok(self.finish(outbox))
@@ -319,11 +322,13 @@ impl<P: Policy> Rib<P> {
         I: IntoIterator<Item = (&'a str, RouteUpdate)>,
     {
         let mut dirty = Dirty::default();
+        let mut batch = ImportBatch::default();
         for (peer, update) in updates {
             if let Some(&id) = self.by_name.get(peer) {
-                self.ingest(id, update, &mut dirty);
+                self.ingest(id, update, &mut batch, &mut dirty);
             }
         }
+        self.flush_import(&mut batch, &mut dirty);
         let mut outbox = Outbox::default();
         self.run(&dirty, false, &mut outbox);
         self.finish(outbox)

@@ -129,17 +129,6 @@ pub(crate) struct Table {
 }
 
 impl Table {
-    /// A table of exactly one set (index 0), without the index map.
-    pub fn one(set: &Arc<AttrSet>) -> Self {
-        let mut words = Vec::with_capacity(32);
-        encode_set(set, &mut words);
-        Self {
-            words,
-            sets: vec![set.clone()],
-            index: Map::default(),
-        }
-    }
-
     /// The index of `set`, appending it on first use. Small tables (most
     /// batches carry a handful of sets) are scanned; the map is built
     /// only past [`Table::SCAN`] sets.

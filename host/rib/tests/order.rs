@@ -114,3 +114,93 @@ proptest! {
         prop_assert_eq!(&one, &run(&shuffled, true));
     }
 }
+
+/// (peer, prefix, Some(variant) to announce or None to withdraw), with
+/// repeats: the same path may be announced, replaced and withdrawn
+/// within one batch.
+fn churn() -> impl Strategy<Value = Vec<(usize, u8, Option<u8>)>> {
+    prop::collection::vec(
+        (0usize..4, 0u8..6, prop::option::weighted(0.75, 0u8..8)),
+        1..60,
+    )
+}
+
+type Counters = Vec<(String, u64)>;
+
+fn run_churn(
+    items: &[(usize, u8, Option<u8>)],
+    chunk: usize,
+) -> (Snapshot, Counters) {
+    let mut policy = TestPolicy::default();
+    // Some prefixes are rejected on import, so acceptance counts move
+    // both ways.
+    policy.reject_import.insert(pfx("10.1.0.0/16"));
+    policy.reject_import.insert(pfx("10.4.0.0/16"));
+    let mut rib = Rib::new(rib_config(), policy);
+    for (name, addr, asn) in PEERS {
+        rib.peer_up(peer(name, addr, asn)).unwrap();
+    }
+    rib.peer_up(peer("target", "198.51.100.9", 65300)).unwrap();
+    let updates: Vec<(&str, RouteUpdate)> = items
+        .iter()
+        .map(|&(p, x, v)| {
+            let (name, addr, asn) = PEERS[p];
+            let prefix = format!("10.{x}.0.0/16");
+            let u = match v {
+                Some(v) => announce(addr, &[prefix.as_str()], variant(v, asn)),
+                None => withdraw(&[prefix.as_str()]),
+            };
+            (name, u)
+        })
+        .collect();
+    let mut updates = updates.into_iter().peekable();
+    while updates.peek().is_some() {
+        let part: Vec<_> = updates.by_ref().take(chunk).collect();
+        rib.update_many(part);
+    }
+    let mut counters: Counters = rib
+        .peers()
+        .into_iter()
+        .map(|p| (p.name.to_string(), p.accepted))
+        .collect();
+    counters.sort();
+    let loc = rib
+        .routes()
+        .into_iter()
+        .map(|r| {
+            let mut paths: Vec<_> = r
+                .paths
+                .iter()
+                .map(|p| {
+                    (
+                        p.source.to_string(),
+                        p.path_id,
+                        p.attrs.attrs.clone(),
+                        p.best,
+                        p.multipath,
+                    )
+                })
+                .collect();
+            paths.sort_by(|a, b| a.0.cmp(&b.0));
+            (r.prefix.to_string(), paths)
+        })
+        .collect();
+    let sent = rib
+        .advertised("target")
+        .unwrap()
+        .into_iter()
+        .map(|(p, _, a)| (p.to_string(), a.attrs.clone()))
+        .collect();
+    ((loc, sent), counters)
+}
+
+proptest! {
+    #[test]
+    fn batching_updates_gives_the_state_of_applying_them_one_by_one(
+        items in churn(),
+        chunk in 2usize..64,
+    ) {
+        let one_by_one = run_churn(&items, 1);
+        prop_assert_eq!(&one_by_one, &run_churn(&items, chunk));
+    }
+}
