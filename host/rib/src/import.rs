@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use crate::attrs::Map;
+
 use bgplet_plugin_abi::{
     Edit, Policy, PolicyError, SourceFlags, Verdict, validate_filter_result,
 };
@@ -224,8 +226,10 @@ impl<P: Policy> Rib<P> {
                 vec![Verdict::Reject; rows.len()]
             }
         };
-        // Routes of one set given the same edits share one derived set.
-        let mut edited: Vec<(u32, Vec<Edit>, Arc<AttrSet>)> = Vec::new();
+        // Routes of one set given the same edits share one derived set;
+        // looked up per set, as a batch spans hundreds of sets.
+        let mut edited: Map<u32, Vec<(Vec<Edit>, Arc<AttrSet>)>> =
+            Map::default();
         for (r, v) in rows.iter().zip(verdicts) {
             let Some(raw) = table.sets.get(r.set as usize) else {
                 continue;
@@ -234,18 +238,16 @@ impl<P: Policy> Rib<P> {
                 Verdict::Reject => None,
                 Verdict::Accept => Some(raw.clone()),
                 Verdict::AcceptWith(edits) => {
-                    match edited
-                        .iter()
-                        .find(|(s, e, _)| *s == r.set && *e == edits)
-                    {
-                        Some((_, _, a)) => Some(a.clone()),
+                    let known = edited.entry(r.set).or_default();
+                    match known.iter().find(|(e, _)| *e == edits) {
+                        Some((_, a)) => Some(a.clone()),
                         None => {
                             let mut set = AttrSet::clone(raw);
                             for e in &edits {
                                 apply_edit(&mut set, e);
                             }
                             let a = self.interner.intern(set);
-                            edited.push((r.set, edits, a.clone()));
+                            known.push((edits, a.clone()));
                             Some(a)
                         }
                     }
