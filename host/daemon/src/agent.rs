@@ -123,6 +123,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         },
         policies.worker(),
         kernel_tx,
+        !opts.no_fib,
     );
     crate::observe::start(
         crate::observe::Endpoints {

@@ -140,15 +140,18 @@ pub struct NodeInfo {
     pub started: String,
 }
 
-/// Starts the routing thread. Kernel changes go to `kernel`.
+/// Starts the routing thread. Kernel changes go to `kernel`; with
+/// `fib` false none are made (`--no-fib`: no kernel hook calls, no FIB
+/// state in the RIB).
 pub fn spawn(
     node: NodeInfo,
     policy: PolicyChain,
     kernel: mpsc::UnboundedSender<Vec<KernelChange>>,
+    fib: bool,
 ) -> mpsc::Sender<Event> {
     let (tx, rx) = mpsc::channel(4096);
     let timers = (tokio::runtime::Handle::current(), tx.downgrade());
-    let rib = Rib::new(
+    let mut rib = Rib::new(
         RibConfig {
             router_id: node.router_id,
             local_as: node.as_number,
@@ -157,6 +160,7 @@ pub fn spawn(
         },
         policy,
     );
+    rib.set_kernel(fib);
     let mut routing = Routing {
         node,
         rib,

@@ -64,6 +64,9 @@ impl<P: Policy> Rib<P> {
         changes: &[Change],
         out: &mut Outbox,
     ) {
+        if !self.kernel {
+            return;
+        }
         let prefixes: Vec<Prefix> = changes
             .iter()
             .filter(|c| c.kernel)

@@ -157,7 +157,7 @@ impl<P: Policy> Rib<P> {
         let others_same = dest.others.len() == others.len()
             && dest.others.iter().zip(&others).all(|(a, b)| same(a, b));
         dest.best = best;
-        dest.others = others;
+        dest.others = others.into_boxed_slice();
         (force || !best_same || !others_same).then_some(Change {
             prefix,
             best: force || !best_same,

@@ -214,6 +214,29 @@ fn kernel_changes_carry_the_ecmp_next_hops_and_follow_withdrawals() {
 }
 
 #[test]
+fn without_kernel_decisions_routes_flow_but_the_kernel_hook_is_never_asked() {
+    let mut rib = rib();
+    rib.set_kernel(false);
+    rib.peer_up(peer("x", "192.0.2.1", 65001)).unwrap();
+    let ext = peer("ext", "198.51.100.9", 65300);
+    rib.peer_up(ext.clone()).unwrap();
+    let out = rib
+        .update(
+            "x",
+            announce("192.0.2.1", &["10.9.0.0/16"], attrs(&[65001])),
+        )
+        .unwrap();
+    assert_eq!(
+        announced(&out, &ext).len(),
+        1,
+        "the route is still exported"
+    );
+    assert!(kernel(&out).is_empty());
+    assert_eq!(rib.policy_mut().calls[3], 0, "kernel hook calls");
+    assert_eq!(rib.stats().kernel_routes, 0);
+}
+
+#[test]
 fn reevaluation_reruns_import_from_the_stored_received_paths() {
     let mut policy = TestPolicy::default();
     policy.reject_import.insert(pfx("10.9.0.0/16"));
