@@ -35,6 +35,9 @@ pub(crate) struct ImportBatch {
     rows: Vec<Row>,
 }
 
+/// The sets derived from one received set, by the edits that made them.
+type Derived = Vec<(Vec<Edit>, Arc<AttrSet>)>;
+
 /// Routes per import call; a larger batch is flushed.
 const IMPORT_BATCH: usize = 1024;
 
@@ -228,8 +231,7 @@ impl<P: Policy> Rib<P> {
         };
         // Routes of one set given the same edits share one derived set;
         // looked up per set, as a batch spans hundreds of sets.
-        let mut edited: Map<u32, Vec<(Vec<Edit>, Arc<AttrSet>)>> =
-            Map::default();
+        let mut edited: Map<u32, Derived> = Map::default();
         for (r, v) in rows.iter().zip(verdicts) {
             let Some(raw) = table.sets.get(r.set as usize) else {
                 continue;
