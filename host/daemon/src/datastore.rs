@@ -131,3 +131,41 @@ fn content_hash(text: &str) -> u64 {
     // 0 is reserved for "unreadable".
     h.finish().max(1)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
+mod tests {
+    use super::*;
+
+    const NODES: &str = "apiVersion: v1
+kind: Node
+metadata:
+  name: n1
+  annotations: {projectcalico.org/IPv4Address: 10.0.0.11/24}
+spec: {podCIDR: 10.244.1.0/24, podCIDRs: [10.244.1.0/24]}
+---
+apiVersion: projectcalico.org/v3
+kind: BlockAffinity
+metadata: {name: n1-ipam}
+spec: {node: n1, cidr: 10.244.9.0/26, state: confirmed}
+";
+
+    fn blocks(snapshot: Snapshot) -> Vec<String> {
+        let res = snapshot.unwrap();
+        let opts = bgplet_calico::PlanOptions::default();
+        let plan = bgplet_calico::plan_node(&res, "n1", &opts).unwrap();
+        plan.local_blocks
+            .iter()
+            .map(|b| b.cidr.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn use_pod_cidr_turns_pod_cidrs_into_the_blocks() {
+        let res = || Ok(Resources::from_yaml_str(NODES).unwrap());
+        assert_eq!(blocks(prepare(res(), false)), ["10.244.9.0/26"]);
+        assert_eq!(blocks(prepare(res(), true)), ["10.244.1.0/24"]);
+        let err = prepare(Err("broken".into()), true);
+        assert_eq!(err.unwrap_err(), "broken");
+    }
+}
