@@ -165,6 +165,17 @@ impl Resources {
         )
     }
 
+    /// Adds a `spec.serviceClusterIPs` range to the `default`
+    /// BGPConfiguration: every node advertises it, and per-service /32s
+    /// of `externalTrafficPolicy: Local` Services come from the nodes
+    /// with a ready endpoint (calico-bgp.md 4.9).
+    pub fn service_cluster_ips(self, cidr: &str) -> Resources {
+        self.extend_bgp_configuration(
+            "serviceClusterIPs",
+            json!({ "cidr": cidr }),
+        )
+    }
+
     /// Appends `item` to the list `field` of the `default`
     /// BGPConfiguration's spec; a no-op without one.
     fn extend_bgp_configuration(

@@ -8,7 +8,8 @@
 //!    YAML and validates it, collecting every [`FieldError`];
 //! 2. [`plan_node`] turns the resources into a [`NodePlan`] for one
 //!    node: local parameters, BGP sessions per family, local blocks,
-//!    pools and service ranges;
+//!    pools, service ranges and the per-service host routes of
+//!    Kubernetes Services (calico-bgp.md 4.9);
 //! 3. [`diff`] compares two plans so a daemon knows which sessions to
 //!    add, remove or reset.
 //!
@@ -45,6 +46,7 @@ mod convert;
 mod diff;
 mod encoding;
 mod error;
+mod k8s;
 mod load;
 mod model;
 mod plan;
@@ -53,6 +55,7 @@ mod selector;
 mod types;
 
 pub use error::{ConfigError, FieldError, PlanError, Warning};
+pub use k8s::*;
 pub use load::Resources;
 pub use model::*;
 

@@ -15,10 +15,11 @@ use serde_yaml::{Mapping, Value};
 
 use crate::convert::{self, Ctx};
 use crate::error::{ConfigError, FieldError, Warning};
+use crate::k8s::{EndpointSlice, SERVICE_NAME_LABEL, Service};
 use crate::model::Secret;
 use crate::model::{
-    BgpConfiguration, BgpFilter, BgpPeer, BlockAffinity, IpPool, Labels, Node,
-    SecretKeyRef,
+    AffinityState, BgpConfiguration, BgpFilter, BgpPeer, BlockAffinity, IpPool,
+    Labels, Node, SecretKeyRef,
 };
 use crate::types::Asn;
 
@@ -47,6 +48,11 @@ pub struct Resources {
     pub block_affinities: BTreeMap<String, BlockAffinity>,
     /// Secrets that passwords may refer to.
     pub secrets: Vec<Secret>,
+    /// Kubernetes Services, by `namespace/name` (service advertisement,
+    /// calico-bgp.md 4.9).
+    pub services: BTreeMap<String, Service>,
+    /// Kubernetes EndpointSlices, by `namespace/name`.
+    pub endpoint_slices: BTreeMap<String, EndpointSlice>,
     /// What loading noticed but did not reject.
     pub warnings: Vec<Warning>,
 }
@@ -78,6 +84,53 @@ impl Resources {
         } else {
             Err(ConfigError::Invalid { errors, warnings })
         }
+    }
+
+    /// Host-local IPAM (calico-node's `USE_POD_CIDR=true`, libcalico's
+    /// `K8sUsePodCIDR`): BlockAffinities are not read, and each entry of
+    /// a node's pod CIDRs is a confirmed block of that node
+    /// (calico-bgp.md 2.7). Calico's syncer does this conversion, so it
+    /// is done here, on the resources, before planning.
+    pub fn use_pod_cidrs(&mut self) {
+        self.block_affinities = self
+            .nodes
+            .values()
+            .flat_map(|n| {
+                n.pod_cidrs.iter().map(|c| {
+                    let clean: String =
+                        c.to_string()
+                            .chars()
+                            .map(|ch| {
+                                if ch.is_ascii_alphanumeric() {
+                                    ch
+                                } else {
+                                    '-'
+                                }
+                            })
+                            .collect();
+                    let name = format!("{}-podcidr-{clean}", n.name);
+                    let affinity = BlockAffinity {
+                        name: name.clone(),
+                        node: n.name.clone(),
+                        cidr: *c,
+                        state: AffinityState::Confirmed,
+                        deleted: false,
+                    };
+                    (name, affinity)
+                })
+            })
+            .collect();
+    }
+
+    /// Whether any service range is configured in the `default`
+    /// BGPConfiguration: only then are Services and EndpointSlices
+    /// watched (calico-bgp.md 2.1).
+    pub fn service_advertisement_configured(&self) -> bool {
+        self.default_config().is_some_and(|c| {
+            !c.service_cluster_ips.is_empty()
+                || !c.service_external_ips.is_empty()
+                || !c.service_load_balancer_ips.is_empty()
+        })
     }
 
     /// The `default` BGPConfiguration, if present.
@@ -205,6 +258,10 @@ impl Loader {
             }),
             (false, "v1", "Secret") => self.secret(&map),
             (false, "v1", "Node") => self.k8s_node(&map),
+            (false, "v1", "Service") => self.k8s_service(&map),
+            (false, "discovery.k8s.io/v1", "EndpointSlice") => {
+                self.endpoint_slice(&map)
+            }
             _ => {
                 let name = meta_name(&map).unwrap_or_default();
                 let what = format!("{api} {kind}");
@@ -251,6 +308,12 @@ impl Loader {
             }
         }
         let labels = meta_labels(&mut ctx, map);
+        // A Calico Node carries Kubernetes' pod CIDRs in its status.
+        let pod_cidrs = if kind == "Node" {
+            convert::pod_cidrs(&mut ctx, map.get("status"), "status")
+        } else {
+            Vec::new()
+        };
         let spec = map.get("spec").cloned().unwrap_or(Value::Null);
         let Some(stored) = conv(&mut ctx, &spec) else {
             return;
@@ -264,6 +327,7 @@ impl Loader {
             Stored::Pool(v) => insert(&mut self.res.pools, &name, v),
             Stored::Node(mut v) => {
                 v.labels = labels;
+                v.pod_cidrs = pod_cidrs;
                 insert(&mut self.res.nodes, &name, v)
             }
             Stored::Affinity(v) => {
@@ -304,8 +368,10 @@ impl Loader {
             .cloned()
             .and_then(|v| serde_yaml::from_value(v).ok())
             .unwrap_or_default();
+        let pod_cidrs = convert::pod_cidrs(&mut ctx, map.get("spec"), "spec");
         if let Some(mut node) = convert::k8s_node(&mut ctx, &annotations) {
             node.labels = labels;
+            node.pod_cidrs = pod_cidrs;
             if !insert(&mut self.res.nodes, &name, node) {
                 self.warn(
                     "Node",
@@ -313,6 +379,47 @@ impl Loader {
                     "defined twice; the later one is used",
                 );
             }
+        }
+    }
+
+    fn k8s_service(&mut self, map: &Mapping) {
+        let (namespace, name) = namespaced(map);
+        let key = format!("{namespace}/{name}");
+        let mut ctx = Ctx::new("Service", &key, &mut self.errors);
+        if name.is_empty() {
+            ctx.err("metadata.name", "is required");
+        }
+        let null = Value::Null;
+        let spec = map.get("spec").unwrap_or(&null);
+        let status = map.get("status").unwrap_or(&null);
+        let Some(svc) =
+            convert::service(&mut ctx, &namespace, &name, spec, status)
+        else {
+            return;
+        };
+        if !insert(&mut self.res.services, &key, svc) {
+            self.warn("Service", &key, "defined twice; the later one is used");
+        }
+    }
+
+    fn endpoint_slice(&mut self, map: &Mapping) {
+        let (namespace, name) = namespaced(map);
+        let key = format!("{namespace}/{name}");
+        let mut ctx = Ctx::new("EndpointSlice", &key, &mut self.errors);
+        if name.is_empty() {
+            ctx.err("metadata.name", "is required");
+        }
+        let labels = meta_labels(&mut ctx, map);
+        let service = labels.get(SERVICE_NAME_LABEL).cloned();
+        let object = Value::Mapping(map.clone());
+        let Some(slice) = convert::endpoint_slice(
+            &mut ctx, &namespace, &name, service, &object,
+        ) else {
+            return;
+        };
+        if !insert(&mut self.res.endpoint_slices, &key, slice) {
+            let m = "defined twice; the later one is used";
+            self.warn("EndpointSlice", &key, m);
         }
     }
 
@@ -456,6 +563,19 @@ fn insert<T>(map: &mut BTreeMap<String, T>, name: &str, v: T) -> bool {
 
 fn str_field<'a>(map: &'a Mapping, key: &str) -> Option<&'a str> {
     map.get(key).and_then(Value::as_str)
+}
+
+/// metadata.namespace (`default` when not written, as `kubectl apply`
+/// takes it) and metadata.name.
+fn namespaced(map: &Mapping) -> (String, String) {
+    let namespace = map
+        .get("metadata")
+        .and_then(|m| m.get("namespace"))
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+        .unwrap_or("default")
+        .to_string();
+    (namespace, meta_name(map).unwrap_or_default())
 }
 
 fn meta_name(map: &Mapping) -> Option<String> {

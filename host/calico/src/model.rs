@@ -338,6 +338,10 @@ pub struct Node {
     pub labels: Labels,
     /// `spec.bgp`.
     pub bgp: NodeBgp,
+    /// The pod CIDRs Kubernetes gave the node (`spec.podCIDRs` of a
+    /// Kubernetes Node, `status.podCIDRs` of a Calico Node): its blocks
+    /// under host-local IPAM (calico-bgp.md 2.7).
+    pub pod_cidrs: Vec<Cidr>,
 }
 
 /// `spec.state` of a BlockAffinity.

@@ -86,7 +86,11 @@ fn mesh_local_parameters_blocks_and_pools_are_planned() {
 #[test]
 fn kubernetes_storage_shape_plans_like_the_v3_shape() {
     let v3 = load("mesh_3node.yaml");
-    let kdd = load("mesh_3node_kdd.yaml");
+    let mut kdd = load("mesh_3node_kdd.yaml");
+    // Only the Kubernetes Node carries a podCIDR (host-local IPAM).
+    let n1 = kdd.nodes.get_mut("n1").unwrap();
+    assert_eq!(n1.pod_cidrs[0].to_string(), "10.244.0.0/24");
+    n1.pod_cidrs.clear();
     assert_eq!(v3.nodes, kdd.nodes);
     assert_eq!(v3.pools, kdd.pools);
     assert_eq!(v3.block_affinities, kdd.block_affinities);

@@ -1,9 +1,10 @@
-//! Where Calico resources come from: a YAML file (watched) or, later in
-//! this module's life, the Kubernetes API. Each source yields complete
-//! snapshots of the resources; the agent plans from a snapshot and
-//! never from a partial view.
+//! Where Calico resources come from: a YAML file (watched) or the
+//! Kubernetes API. Each source yields complete snapshots of the
+//! resources; the agent plans from a snapshot and never from a partial
+//! view.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bgplet_calico::Resources;
@@ -15,6 +16,28 @@ const FILE_POLL: Duration = Duration::from_secs(1);
 /// One snapshot, or why the source's current content was rejected (the
 /// agent then keeps its last good configuration).
 pub type Snapshot = Result<Resources, String>;
+
+/// Host-local IPAM (`--use-pod-cidr`, calico-node's `USE_POD_CIDR`).
+static USE_POD_CIDR: AtomicBool = AtomicBool::new(false);
+
+/// Turns host-local IPAM on for every source started afterwards: each
+/// node's pod CIDRs are its blocks and BlockAffinities are ignored
+/// (calico-bgp.md 2.7). In Calico this is a setting of the datastore
+/// client (`K8sUsePodCIDR`) applied by its syncer, so it is applied here
+/// to every snapshot, before planning.
+pub fn set_use_pod_cidr(on: bool) {
+    USE_POD_CIDR.store(on, Ordering::Relaxed);
+}
+
+/// A snapshot as the planner should see it.
+fn prepare(snapshot: Snapshot, use_pod_cidr: bool) -> Snapshot {
+    snapshot.map(|mut res| {
+        if use_pod_cidr {
+            res.use_pod_cidrs();
+        }
+        res
+    })
+}
 
 /// Where Calico resources come from.
 #[derive(Debug, Clone)]
@@ -30,8 +53,9 @@ pub enum Source {
 
 /// Starts watching a source.
 pub async fn start(source: Source) -> anyhow::Result<mpsc::Receiver<Snapshot>> {
+    let pod_cidr = USE_POD_CIDR.load(Ordering::Relaxed);
     match source {
-        Source::File(path) => Ok(watch_file(path)),
+        Source::File(path) => Ok(watch_file(path, pod_cidr)),
         Source::Kubernetes { secret_namespace } => {
             let client = kube::Client::try_default().await.map_err(|e| {
                 anyhow::anyhow!(
@@ -49,7 +73,7 @@ pub async fn start(source: Source) -> anyhow::Result<mpsc::Receiver<Snapshot>> {
             tokio::spawn(async move {
                 while let Some(snapshot) = kube_rx.recv().await {
                     let snapshot = snapshot.map_err(|e| e.to_string());
-                    if tx.send(snapshot).await.is_err() {
+                    if tx.send(prepare(snapshot, pod_cidr)).await.is_err() {
                         return;
                     }
                 }
@@ -60,8 +84,12 @@ pub async fn start(source: Source) -> anyhow::Result<mpsc::Receiver<Snapshot>> {
 }
 
 /// Watches a YAML file of Calico resources: sends a snapshot at start
-/// and whenever the file's content changes.
-pub fn watch_file(path: PathBuf) -> mpsc::Receiver<Snapshot> {
+/// and whenever the file's content changes. With `use_pod_cidr` the
+/// nodes' pod CIDRs are their blocks (host-local IPAM).
+pub fn watch_file(
+    path: PathBuf,
+    use_pod_cidr: bool,
+) -> mpsc::Receiver<Snapshot> {
     let (tx, rx) = mpsc::channel(4);
     tokio::spawn(async move {
         let mut last: Option<u64> = None;
@@ -88,7 +116,7 @@ pub fn watch_file(path: PathBuf) -> mpsc::Receiver<Snapshot> {
                     Err(format!("cannot read {}: {e}", path.display()))
                 }
             };
-            if tx.send(snapshot).await.is_err() {
+            if tx.send(prepare(snapshot, use_pod_cidr)).await.is_err() {
                 return;
             }
         }
@@ -102,4 +130,42 @@ fn content_hash(text: &str) -> u64 {
     text.hash(&mut h);
     // 0 is reserved for "unreadable".
     h.finish().max(1)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
+mod tests {
+    use super::*;
+
+    const NODES: &str = "apiVersion: v1
+kind: Node
+metadata:
+  name: n1
+  annotations: {projectcalico.org/IPv4Address: 10.0.0.11/24}
+spec: {podCIDR: 10.244.1.0/24, podCIDRs: [10.244.1.0/24]}
+---
+apiVersion: projectcalico.org/v3
+kind: BlockAffinity
+metadata: {name: n1-ipam}
+spec: {node: n1, cidr: 10.244.9.0/26, state: confirmed}
+";
+
+    fn blocks(snapshot: Snapshot) -> Vec<String> {
+        let res = snapshot.unwrap();
+        let opts = bgplet_calico::PlanOptions::default();
+        let plan = bgplet_calico::plan_node(&res, "n1", &opts).unwrap();
+        plan.local_blocks
+            .iter()
+            .map(|b| b.cidr.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn use_pod_cidr_turns_pod_cidrs_into_the_blocks() {
+        let res = || Ok(Resources::from_yaml_str(NODES).unwrap());
+        assert_eq!(blocks(prepare(res(), false)), ["10.244.9.0/26"]);
+        assert_eq!(blocks(prepare(res(), true)), ["10.244.1.0/24"]);
+        let err = prepare(Err("broken".into()), true);
+        assert_eq!(err.unwrap_err(), "broken");
+    }
 }

@@ -111,6 +111,10 @@ struct RunArgs {
     /// IPv4 address).
     #[arg(long, env = "CALICO_ROUTER_ID", value_name = "ID")]
     router_id: Option<String>,
+    /// Host-local IPAM, as calico-node's USE_POD_CIDR=true: each node's
+    /// Kubernetes podCIDRs are its blocks; BlockAffinities are ignored.
+    #[arg(long, env = "USE_POD_CIDR")]
+    use_pod_cidr: bool,
 }
 
 #[derive(clap::Args)]
@@ -149,6 +153,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Run(args) => {
             init_logging();
+            datastore::set_use_pod_cidr(args.use_pod_cidr);
             let source = match (args.datastore, args.resources) {
                 (Some(DatastoreKind::Kubernetes), None) => {
                     datastore::Source::Kubernetes {

@@ -255,23 +255,12 @@ pub fn context(plan: &NodePlan, res: &Resources) -> ctx::PolicyContext {
     let l = &plan.local;
     let s = &plan.services;
     let text = |c: &Cidr| c.to_string();
-    let ranges: Vec<String> = s
-        .cluster_ips
-        .iter()
-        .chain(&s.external_ips)
-        .chain(&s.load_balancer_ips)
-        .map(text)
-        .collect();
-    let is_host = |c: &&Cidr| c.len() == c.family().max_len();
+    // BIRD's /staticroutes (export step 7, and blackholes that the
+    // kernel filter's rejectcidrs keep out, 4.8) and /rejectcidrs.
     let mut static_routes: Vec<String> =
-        s.cluster_ips.iter().map(text).collect();
-    static_routes
-        .extend(s.external_ips.iter().filter(|c| !is_host(c)).map(text));
-    if s.load_balancer_aggregation {
-        static_routes.extend(
-            s.load_balancer_ips.iter().filter(|c| !is_host(c)).map(text),
-        );
-    }
+        s.advertised().iter().map(text).collect();
+    static_routes.extend(plan.service_addresses.iter().map(text));
+    let ranges: Vec<String> = s.rejected().iter().map(text).collect();
     ctx::PolicyContext {
         node: ctx::NodeContext {
             name: l.name.clone(),

@@ -85,31 +85,17 @@ pub fn peer_spec(plan: &NodePlan, s: &PlannedSession) -> PeerSpec {
 }
 
 /// The routes this node originates: its affine blocks (which the kernel
-/// hook blackholes) and the service ranges of the `default`
-/// BGPConfiguration. Whether and how each is exported (disabled pools,
-/// communities of `prefixAdvertisements`, aggregation) is the export
-/// plugin's decision, not this function's (calico-bgp.md 4.4, 4.5).
+/// hook blackholes), the service ranges of the `default`
+/// BGPConfiguration and the per-service host routes of Kubernetes
+/// Services (calico-bgp.md 4.4, 4.9). Whether and how each is exported
+/// (disabled pools, communities of `prefixAdvertisements`, aggregation)
+/// and whether it reaches the kernel (service ranges never do) is the
+/// plugins' decision, not this function's (4.5, 4.8).
 pub fn local_routes(plan: &NodePlan) -> Vec<LocalRoute> {
     let blocks: Vec<Cidr> = plan.local_blocks.iter().map(|b| b.cidr).collect();
-    let services = &plan.services;
     let mut cidrs = blocks.clone();
-    cidrs.extend(services.cluster_ips.iter().copied());
-    cidrs.extend(
-        services
-            .external_ips
-            .iter()
-            .filter(|c| !is_host(c))
-            .copied(),
-    );
-    if services.load_balancer_aggregation {
-        cidrs.extend(
-            services
-                .load_balancer_ips
-                .iter()
-                .filter(|c| !is_host(c))
-                .copied(),
-        );
-    }
+    cidrs.extend(plan.services.advertised());
+    cidrs.extend(plan.service_addresses.iter().copied());
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for cidr in cidrs {
@@ -129,6 +115,109 @@ pub fn local_routes(plan: &NodePlan) -> Vec<LocalRoute> {
     out
 }
 
-fn is_host(c: &Cidr) -> bool {
-    c.len() == c.family().max_len()
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
+mod tests {
+    use super::*;
+
+    /// node-1 with a block, a cluster-IP range, an LB range and a
+    /// Local Service whose one endpoint runs on node-1 (ready or not).
+    fn plan(ready: bool, node_labels: &str) -> NodePlan {
+        let yaml = format!(
+            "apiVersion: projectcalico.org/v3
+kind: BGPConfiguration
+metadata: {{name: default}}
+spec:
+  serviceClusterIPs: [{{cidr: 10.96.0.0/12}}]
+  serviceLoadBalancerIPs: [{{cidr: 192.0.2.0/24}}]
+---
+apiVersion: projectcalico.org/v3
+kind: Node
+metadata: {{name: node-1, labels: {{{node_labels}}}}}
+spec: {{bgp: {{ipv4Address: 10.0.0.11/24}}}}
+---
+apiVersion: projectcalico.org/v3
+kind: BlockAffinity
+metadata: {{name: b1}}
+spec: {{node: node-1, cidr: 10.244.1.0/26, state: confirmed}}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: web, namespace: shop}}
+spec:
+  type: LoadBalancer
+  clusterIP: 10.96.0.10
+  externalTrafficPolicy: Local
+status: {{loadBalancer: {{ingress: [{{ip: 192.0.2.10}}]}}}}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: web-1
+  namespace: shop
+  labels: {{kubernetes.io/service-name: web}}
+addressType: IPv4
+endpoints: [{{addresses: [10.244.1.5], nodeName: node-1,
+              conditions: {{ready: {ready}}}}}]
+"
+        );
+        let res = Resources::from_yaml_str(&yaml).unwrap();
+        bgplet_calico::plan_node(&res, "node-1", &PlanOptions::default())
+            .unwrap()
+    }
+
+    fn prefixes(routes: &[LocalRoute]) -> Vec<String> {
+        routes.iter().map(|r| r.prefix.to_string()).collect()
+    }
+
+    #[test]
+    fn per_service_host_routes_are_originated_beside_blocks_and_ranges() {
+        let routes = local_routes(&plan(true, ""));
+        assert_eq!(
+            prefixes(&routes),
+            [
+                "10.244.1.0/26",
+                "10.96.0.0/12",
+                "192.0.2.0/24",
+                "10.96.0.10/32",
+                "192.0.2.10/32"
+            ]
+        );
+        assert!(routes[0].is_own_block);
+        assert!(routes[1..].iter().all(|r| !r.is_own_block));
+        let not_ready = local_routes(&plan(false, ""));
+        assert_eq!(
+            prefixes(&not_ready),
+            ["10.244.1.0/26", "10.96.0.0/12", "192.0.2.0/24"]
+        );
+    }
+
+    #[test]
+    fn an_opted_out_node_originates_only_its_blocks_and_keeps_rejects() {
+        let p = plan(
+            true,
+            "node.kubernetes.io/exclude-from-external-load-balancers: 'true'",
+        );
+        assert_eq!(prefixes(&local_routes(&p)), ["10.244.1.0/26"]);
+        let res = Resources::default();
+        let ctx = crate::policy::context(&p, &res);
+        assert!(ctx.static_routes.is_empty());
+        assert_eq!(ctx.reject_cidrs, ["10.96.0.0/12", "192.0.2.0/24"]);
+    }
+
+    #[test]
+    fn host_routes_are_static_routes_for_the_plugins() {
+        let ctx =
+            crate::policy::context(&plan(true, ""), &Resources::default());
+        assert_eq!(
+            ctx.static_routes,
+            [
+                "10.96.0.0/12",
+                "192.0.2.0/24",
+                "10.96.0.10/32",
+                "192.0.2.10/32"
+            ]
+        );
+        assert_eq!(ctx.reject_cidrs, ["10.96.0.0/12", "192.0.2.0/24"]);
+    }
 }

@@ -18,7 +18,7 @@ use tracing::{debug, info, warn};
 use crate::cache::{Change, Store};
 use crate::discovery::discover;
 use crate::error::Error;
-use crate::kinds::{Shape, WatchedKind, secret_refs};
+use crate::kinds::{Shape, WatchedKind, advertises_services, secret_refs};
 use crate::options::KubeOptions;
 
 /// Discovery retry: first delay and cap.
@@ -109,6 +109,8 @@ enum Source {
     /// A Secret watch, by name and generation (a re-added name gets a
     /// new generation, so late events of the old watch are ignored).
     Secret(String, u64),
+    /// The Services (0) or EndpointSlices (1) watch of a generation.
+    Services(usize, u64),
 }
 
 struct Msg {
@@ -131,6 +133,15 @@ struct SecretWatch {
     _task: Task,
 }
 
+/// Services and EndpointSlices, watched only while service
+/// advertisement is configured (calico-bgp.md 2.1).
+struct ServiceWatch {
+    generation: u64,
+    /// Services, then EndpointSlices.
+    stores: [Store; 2],
+    _tasks: [Task; 2],
+}
+
 /// A statically watched kind.
 struct KindWatch {
     kind: WatchedKind,
@@ -144,6 +155,7 @@ struct Coordinator {
     opts: KubeOptions,
     kinds: Vec<KindWatch>,
     secrets: BTreeMap<String, SecretWatch>,
+    services: Option<ServiceWatch>,
     next_generation: u64,
     events_tx: mpsc::Sender<Msg>,
     events_rx: mpsc::Receiver<Msg>,
@@ -186,6 +198,7 @@ impl Coordinator {
                 })
                 .collect(),
             secrets: BTreeMap::new(),
+            services: None,
             next_generation: 0,
             events_tx,
             events_rx,
@@ -237,6 +250,7 @@ impl Coordinator {
                             self.dirty = true;
                             if calico {
                                 self.update_secret_watches();
+                                self.update_service_watches();
                             }
                         }
                     }
@@ -281,6 +295,74 @@ impl Coordinator {
                     }
                 }
             }
+            Source::Services(i, generation) => {
+                let Some(w) = self.services.as_mut() else {
+                    return;
+                };
+                let Some(store) = w.stores.get_mut(i) else {
+                    return;
+                };
+                if w.generation != generation {
+                    return;
+                }
+                match msg.change {
+                    Ok(change) => self.dirty |= store.apply(change),
+                    // Like Calico's own kinds: no snapshot until listed
+                    // (a missing RBAC rule shows here); kube's watcher
+                    // retries with backoff.
+                    Err(e) => warn!(
+                        kind = if i == 0 { "Service" } else { "EndpointSlice" },
+                        error = %e,
+                        "watch failed; retrying"
+                    ),
+                }
+            }
+        }
+    }
+
+    /// Starts the Service and EndpointSlice watches when the `default`
+    /// BGPConfiguration gains a service range, stops them when it has
+    /// none left.
+    fn update_service_watches(&mut self) {
+        let wanted = self
+            .kinds
+            .iter()
+            .filter(|w| w.kind.shape == Shape::Calico)
+            .flat_map(|w| w.store.objects())
+            .any(advertises_services);
+        match (wanted, self.services.is_some()) {
+            (true, false) => {
+                info!(
+                    "service advertisement on: watching Services and EndpointSlices"
+                );
+                let generation = self.next_generation;
+                self.next_generation += 1;
+                let kinds =
+                    [WatchedKind::services(), WatchedKind::endpoint_slices()];
+                let tasks = kinds.map(|kind| {
+                    let i = usize::from(kind.shape == Shape::EndpointSlice);
+                    let api =
+                        Api::all_with(self.client.clone(), &kind.resource);
+                    spawn_watch(
+                        api,
+                        watcher::Config::default(),
+                        kind,
+                        Source::Services(i, generation),
+                        self.events_tx.clone(),
+                    )
+                });
+                self.services = Some(ServiceWatch {
+                    generation,
+                    stores: [Store::default(), Store::default()],
+                    _tasks: tasks,
+                });
+            }
+            (false, true) => {
+                info!("service advertisement off: no longer watching Services");
+                self.services = None;
+                self.dirty = true;
+            }
+            _ => {}
         }
     }
 
@@ -336,6 +418,10 @@ impl Coordinator {
     fn all_synced(&self) -> bool {
         self.kinds.iter().all(|w| w.store.synced())
             && self.secrets.values().all(|w| w.store.synced())
+            && self
+                .services
+                .iter()
+                .all(|w| w.stores.iter().all(Store::synced))
     }
 
     /// Sends a snapshot if everything is listed and something changed.
@@ -369,13 +455,19 @@ impl Coordinator {
     }
 
     /// Every current object as one YAML stream, in a fixed order (kinds,
-    /// then Secrets; by name within each).
+    /// then Secrets, then Services and EndpointSlices; by name within
+    /// each).
     fn render(&self) -> Result<String, Error> {
+        let services = self
+            .services
+            .iter()
+            .flat_map(|w| w.stores.iter().flat_map(|s| s.objects()));
         let objects = self
             .kinds
             .iter()
             .flat_map(|w| w.store.objects())
-            .chain(self.secrets.values().flat_map(|w| w.store.objects()));
+            .chain(self.secrets.values().flat_map(|w| w.store.objects()))
+            .chain(services);
         let mut text = String::new();
         for obj in objects {
             text.push_str("---\n");

@@ -6,8 +6,12 @@
 //! discovery rule), then runs one `kube` [`watcher`](kube::runtime::watcher)
 //! per kind: BGPConfiguration, BGPPeer, BGPFilter, IPPool, BlockAffinity,
 //! the Kubernetes Nodes (a Calico Node is built from a Node's
-//! `projectcalico.org/*` annotations and labels), and one per Secret
-//! that a BGPPeer password or the mesh password names.
+//! `projectcalico.org/*` annotations, labels and pod CIDRs), one per
+//! Secret that a BGPPeer password or the mesh password names, and, only
+//! while the `default` BGPConfiguration sets a service range, one on
+//! Services and one on EndpointSlices (service advertisement,
+//! calico-bgp.md 4.9); they start and stop as that configuration
+//! changes, and a snapshot waits for their initial lists too.
 //!
 //! It keeps the current objects and sends complete snapshots: nothing
 //! until every watcher has finished its initial list (calico-bgp.md 2.1:

@@ -225,7 +225,18 @@ fn cluster_role_grants_only_reads_of_the_watched_kinds() {
     .unwrap();
     let mut resources = Vec::new();
     for rule in role.rules.unwrap() {
-        assert_eq!(rule.verbs, ["get", "list", "watch"]);
+        let rs = rule.resources.clone().unwrap();
+        let groups = rule.api_groups.clone().unwrap_or_default();
+        // Services and EndpointSlices are only ever listed and watched.
+        let service_kinds = rs.iter().all(|r| {
+            (r == "services" && groups == [""])
+                || (r == "endpointslices" && groups == ["discovery.k8s.io"])
+        });
+        if service_kinds {
+            assert_eq!(rule.verbs, ["list", "watch"], "{rs:?}");
+        } else {
+            assert_eq!(rule.verbs, ["get", "list", "watch"], "{rs:?}");
+        }
         for r in rule.resources.unwrap() {
             assert_ne!(r, "secrets", "Secrets belong in the namespaced Role");
             resources.push(r);
@@ -240,8 +251,10 @@ fn cluster_role_grants_only_reads_of_the_watched_kinds() {
             "bgpfilters",
             "bgppeers",
             "blockaffinities",
+            "endpointslices",
             "ippools",
-            "nodes"
+            "nodes",
+            "services"
         ]
     );
     let secrets: Role = serde_json::from_value(

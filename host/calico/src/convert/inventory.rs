@@ -167,6 +167,7 @@ pub(crate) fn node(ctx: &mut Ctx<'_>, spec: &Value) -> Option<Node> {
         name: ctx.name.clone(),
         labels: Labels::new(),
         bgp,
+        pod_cidrs: Vec::new(),
     };
     ctx.ok().then_some(node)
 }
@@ -196,6 +197,7 @@ pub(crate) fn k8s_node(
         name: ctx.name.clone(),
         labels: Labels::new(),
         bgp,
+        pod_cidrs: Vec::new(),
     };
     ctx.ok().then_some(node)
 }

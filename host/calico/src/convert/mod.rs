@@ -5,6 +5,7 @@
 mod bgp;
 mod filter;
 mod inventory;
+mod k8s;
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -21,6 +22,7 @@ use crate::types::{Asn, Cidr, parse_go_duration};
 pub(crate) use bgp::{bgp_configuration, bgp_peer};
 pub(crate) use filter::bgp_filter;
 pub(crate) use inventory::{block_affinity, ip_pool, k8s_node, node, secret};
+pub(crate) use k8s::{endpoint_slice, pod_cidrs, service};
 
 /// Error sink for one resource.
 pub(crate) struct Ctx<'a> {
@@ -63,16 +65,26 @@ impl<'a> Ctx<'a> {
         &mut self,
         spec: &Value,
     ) -> T {
-        if spec.is_null() {
+        self.section(spec, "spec")
+    }
+
+    /// Deserialises `value`, the part of the object at `path` (`""` for
+    /// the object itself); errors name the offending key under `path`.
+    pub(super) fn section<T: DeserializeOwned + Default>(
+        &mut self,
+        value: &Value,
+        path: &str,
+    ) -> T {
+        if value.is_null() {
             return T::default();
         }
-        match serde_yaml::from_value(spec.clone()) {
+        match serde_yaml::from_value(value.clone()) {
             Ok(t) => t,
             Err(e) => {
                 // serde's message does not carry the path: find the
                 // offending keys by parsing them one at a time.
                 let mut named = false;
-                if let Value::Mapping(map) = spec {
+                if let Value::Mapping(map) = value {
                     for (k, v) in map {
                         let mut one = serde_yaml::Mapping::new();
                         one.insert(k.clone(), v.clone());
@@ -80,13 +92,19 @@ impl<'a> Ctx<'a> {
                             serde_yaml::from_value::<T>(Value::Mapping(one))
                         {
                             let key = k.as_str().unwrap_or("?");
-                            self.err(&format!("spec.{key}"), e.to_string());
+                            let field = if path.is_empty() {
+                                key.to_string()
+                            } else {
+                                format!("{path}.{key}")
+                            };
+                            self.err(&field, e.to_string());
                             named = true;
                         }
                     }
                 }
                 if !named {
-                    self.err("spec", e.to_string());
+                    let field = if path.is_empty() { "(object)" } else { path };
+                    self.err(field, e.to_string());
                 }
                 T::default()
             }

@@ -9,6 +9,7 @@
 
 mod output;
 mod peers;
+mod services;
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -74,12 +75,19 @@ pub fn plan_node(
         load_balancer_aggregation: d
             .service_load_balancer_aggregation
             .unwrap_or(true),
+        node_excluded: me
+            .labels
+            .get(crate::k8s::EXCLUDE_FROM_LB_LABEL)
+            .is_some_and(|v| v == "true"),
     };
+    let service_addresses =
+        services::service_addresses(res, node_name, &services);
     Ok(NodePlan {
         sessions,
         local_blocks,
         pools,
         services,
+        service_addresses,
         prefix_advertisements,
         ignored_interfaces: d.ignored_interfaces.clone(),
         program_cluster_routes: d.program_cluster_routes.unwrap_or_default(),

@@ -190,6 +190,62 @@ pub struct ServiceRanges {
     pub load_balancer_ips: Vec<Cidr>,
     /// `serviceLoadBalancerAggregation` (default enabled).
     pub load_balancer_aggregation: bool,
+    /// The node is labelled
+    /// `node.kubernetes.io/exclude-from-external-load-balancers=true`:
+    /// it advertises no service route, but the ranges stay out of its
+    /// kernel.
+    pub node_excluded: bool,
+}
+
+impl ServiceRanges {
+    /// Whether any range is configured (Calico then watches Services
+    /// and EndpointSlices).
+    pub fn configured(&self) -> bool {
+        !self.cluster_ips.is_empty()
+            || !self.external_ips.is_empty()
+            || !self.load_balancer_ips.is_empty()
+    }
+
+    /// The ranges this node originates (§4.9): every cluster-IP range,
+    /// every external-IP range that is not a single address, and every
+    /// load-balancer range that is not a single address while
+    /// aggregation is on; none on an excluded node. In configuration
+    /// order, without repeats.
+    pub fn advertised(&self) -> Vec<Cidr> {
+        if self.node_excluded {
+            return Vec::new();
+        }
+        let mut out: Vec<Cidr> = self.cluster_ips.clone();
+        out.extend(self.external_ips.iter().filter(|c| !is_host(c)));
+        if self.load_balancer_aggregation {
+            out.extend(self.load_balancer_ips.iter().filter(|c| !is_host(c)));
+        }
+        let mut seen = Vec::with_capacity(out.len());
+        out.retain(|c| {
+            if seen.contains(c) {
+                return false;
+            }
+            seen.push(*c);
+            true
+        });
+        out
+    }
+
+    /// Every configured range, single addresses included: what the
+    /// kernel never gets (BIRD's `rejectcidrs`, §4.8 step 1).
+    pub fn rejected(&self) -> Vec<Cidr> {
+        self.cluster_ips
+            .iter()
+            .chain(&self.external_ips)
+            .chain(&self.load_balancer_ips)
+            .copied()
+            .collect()
+    }
+}
+
+/// A /32 or /128.
+pub(crate) fn is_host(c: &Cidr) -> bool {
+    c.len() == c.family().max_len()
 }
 
 /// A prefix advertisement with community names resolved to values,
@@ -215,6 +271,11 @@ pub struct NodePlan {
     pub pools: Vec<IpPool>,
     /// Service ranges to advertise.
     pub services: ServiceRanges,
+    /// Per-service host routes (/32, /128) this node advertises now,
+    /// from Kubernetes Services and EndpointSlices (§4.9), sorted and
+    /// without repeats: an address that several Services (or one Service
+    /// twice) want is one route, kept while any of them wants it.
+    pub service_addresses: Vec<Cidr>,
     /// Communities per prefix.
     pub prefix_advertisements: Vec<CommunityRule>,
     /// Extra interfaces left out of `direct` routes.

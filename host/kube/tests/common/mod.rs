@@ -11,7 +11,11 @@
 //!   transfer encoding: every recorded event after N, then live ones;
 //!   `BOOKMARK` events on request; `ERROR` with a 410 `Status` when N is
 //!   older than the compaction floor;
-//! * `fieldSelector=metadata.name=X` on lists and watches.
+//! * `fieldSelector=metadata.name=X` on lists and watches;
+//! * Services and EndpointSlices both per namespace and across all
+//!   namespaces (`/api/v1/services`,
+//!   `/apis/discovery.k8s.io/v1/endpointslices`), as the real server
+//!   serves them.
 //!
 //! Tests can change objects live or "unseen" (recorded, but not sent to
 //! open watches, like events a dropped connection missed), drop every
@@ -82,6 +86,19 @@ pub struct FakeApi {
     notices: broadcast::Sender<Notice>,
 }
 
+/// Every Service, in all namespaces.
+pub const SERVICES: &str = "/api/v1/services";
+/// Every EndpointSlice, in all namespaces.
+pub const ENDPOINT_SLICES: &str = "/apis/discovery.k8s.io/v1/endpointslices";
+
+/// The all-namespaces collection mirroring a namespaced one, with the
+/// object's key there (`namespace/name`).
+fn all_namespaces(path: &str, name: &str) -> Option<(String, String)> {
+    let (prefix, rest) = path.split_once("/namespaces/")?;
+    let (ns, plural) = rest.split_once('/')?;
+    Some((format!("{prefix}/{plural}"), format!("{ns}/{name}")))
+}
+
 /// The collection path an object lives at.
 pub fn path_of(obj: &Value) -> String {
     let api_version = obj["apiVersion"].as_str().unwrap();
@@ -136,14 +153,17 @@ impl FakeApi {
             }
         }
         let core = [
-            ("/api/v1/nodes", "Node"),
-            ("/api/v1/namespaces/calico-system/secrets", "Secret"),
+            ("/api/v1/nodes", "v1", "Node"),
+            ("/api/v1/namespaces/calico-system/secrets", "v1", "Secret"),
+            // Cluster-wide views of namespaced kinds.
+            (SERVICES, "v1", "Service"),
+            (ENDPOINT_SLICES, "discovery.k8s.io/v1", "EndpointSlice"),
         ];
-        for (path, kind) in core {
+        for (path, api_version, kind) in core {
             st.collections.insert(
                 path.to_string(),
                 Collection {
-                    api_version: "v1".into(),
+                    api_version: api_version.into(),
                     kind: kind.into(),
                     core: true,
                     objects: BTreeMap::new(),
@@ -311,17 +331,30 @@ impl FakeApi {
         } else {
             "ADDED"
         };
-        coll.objects.insert(name, obj.clone());
-        let rec = Recorded {
+        coll.objects.insert(name.clone(), obj.clone());
+        let mut recs = vec![Recorded {
             rv,
-            path,
+            path: path.clone(),
             kind,
-            object: obj,
-        };
-        st.history.push(rec.clone());
+            object: obj.clone(),
+        }];
+        if let Some((all, key)) = all_namespaces(&path, &name)
+            && let Some(coll) = st.collections.get_mut(&all)
+        {
+            coll.objects.insert(key, obj.clone());
+            recs.push(Recorded {
+                rv,
+                path: all,
+                kind,
+                object: obj,
+            });
+        }
+        st.history.extend(recs.iter().cloned());
         drop(st);
         if live {
-            let _ = self.notices.send(Notice::Event(rec));
+            for rec in recs {
+                let _ = self.notices.send(Notice::Event(rec));
+            }
         }
         rv
     }
@@ -336,16 +369,29 @@ impl FakeApi {
             .and_then(|c| c.objects.remove(name))
             .expect("deleting an object that does not exist");
         obj["metadata"]["resourceVersion"] = json!(rv.to_string());
-        let rec = Recorded {
+        let mut recs = vec![Recorded {
             rv,
             path: path.to_string(),
             kind: "DELETED",
-            object: obj,
-        };
-        st.history.push(rec.clone());
+            object: obj.clone(),
+        }];
+        if let Some((all, key)) = all_namespaces(path, name)
+            && let Some(coll) = st.collections.get_mut(&all)
+        {
+            coll.objects.remove(&key);
+            recs.push(Recorded {
+                rv,
+                path: all,
+                kind: "DELETED",
+                object: obj,
+            });
+        }
+        st.history.extend(recs.iter().cloned());
         drop(st);
         if live {
-            let _ = self.notices.send(Notice::Event(rec));
+            for rec in recs {
+                let _ = self.notices.send(Notice::Event(rec));
+            }
         }
         rv
     }
