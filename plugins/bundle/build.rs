@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// (package, wasm file stem, bundled name).
-const PLUGINS: [(&str, &str, &str); 3] = [
+const PLUGINS: [(&str, &str, &str); 4] = [
     ("bgplet-plugin-calico", "bgplet_plugin_calico", "calico"),
     (
         "bgplet-plugin-graceful-shutdown",
@@ -25,6 +25,11 @@ const PLUGINS: [(&str, &str, &str); 3] = [
         "graceful-shutdown",
     ),
     ("bgplet-plugin-prepend", "bgplet_plugin_prepend", "prepend"),
+    (
+        "bgplet-plugin-accept-all",
+        "bgplet_plugin_accept_all",
+        "accept-all",
+    ),
 ];
 
 const TARGET: &str = "wasm32-wasip2";
@@ -67,6 +72,8 @@ fn run() -> Result<(), String> {
         "plugins/examples/graceful-shutdown/Cargo.toml",
         "plugins/examples/prepend/src",
         "plugins/examples/prepend/Cargo.toml",
+        "plugins/examples/accept-all/src",
+        "plugins/examples/accept-all/Cargo.toml",
         "Cargo.lock",
     ] {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());

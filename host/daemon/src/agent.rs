@@ -39,6 +39,8 @@ pub struct Options {
     pub http_listen: Option<std::net::SocketAddr>,
     /// Leave the kernel alone.
     pub no_fib: bool,
+    /// Run the Calico policy natively instead of the wasm plugins.
+    pub native_policy: bool,
     /// CALICO_ROUTER_ID.
     pub router_id: Option<String>,
     /// Where the plugin manifest comes from (`None`: embedded defaults).
@@ -103,8 +105,14 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
             .await?;
     let (bundle, mut candidates) =
         crate::plugins::watch::start(opts.plugins.clone()).await?;
-    let policies = Policies::start(&plan, &first, bundle)
+    let mut policies = Policies::start(&plan, &first, bundle)
         .context("loading the plugins")?;
+    if opts.native_policy {
+        warn!(
+            "--native-policy: the Calico policy runs natively; plugin manifests and reloads do not apply"
+        );
+        policies.use_native();
+    }
     let plugin_status = policies.status();
     let store_tx = routing::spawn(
         NodeInfo {

@@ -16,6 +16,7 @@ mod lab;
 // Also compiled into tests/metrics.rs, which uses the whole API.
 #[allow(dead_code, unused_imports)]
 mod metrics;
+mod native;
 mod observe;
 mod output;
 mod peer;
@@ -107,6 +108,11 @@ struct RunArgs {
     /// Do not program the kernel routing table.
     #[arg(long)]
     no_fib: bool,
+    /// Run the embedded Calico policy compiled natively instead of as a
+    /// wasm plugin: no sandbox, no manifests, no reloads. For measuring
+    /// what the sandbox costs (docs/benchmarks.md).
+    #[arg(long, conflicts_with_all = ["plugins", "plugins_configmap"])]
+    native_policy: bool,
     /// Router id override, as Calico's CALICO_ROUTER_ID ("hash" or an
     /// IPv4 address).
     #[arg(long, env = "CALICO_ROUTER_ID", value_name = "ID")]
@@ -205,6 +211,7 @@ fn main() -> anyhow::Result<()> {
                     })?)
                 },
                 no_fib: args.no_fib,
+                native_policy: args.native_policy,
                 router_id: args.router_id,
             }))
         }

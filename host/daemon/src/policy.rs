@@ -15,11 +15,11 @@ use bgplet_calico::{
     MatchOperator, NodePlan, PeerType, ProgramClusterRoutes, Resources,
 };
 use bgplet_plugin::{
-    ChainSpec, Hook, HostConfig, NodeRecord, PluginHost, PolicyChain,
-    PolicyChains,
+    ChainSpec, Hook, HostConfig, NodeRecord, PluginHost, PolicyChains,
 };
 use bgplet_plugin_abi::context as ctx;
 
+use crate::native::{NativeConfig, RibPolicy};
 use crate::plugins::load::{self, Bundle, ReloadError};
 use crate::plugins::{ChainStatus, PluginsStatus, ReloadOutcome};
 
@@ -32,6 +32,9 @@ pub struct Policies {
     context: serde_json::Value,
     /// The active manifest and files; `None` runs the embedded defaults.
     bundle: Option<Bundle>,
+    /// `--native-policy`: the routing thread runs the Calico policy
+    /// natively with this config instead of the chains.
+    native: Option<NativeConfig>,
     status: Arc<Mutex<PluginsStatus>>,
 }
 
@@ -47,6 +50,12 @@ pub enum PolicyError {
     /// The context could not be serialised.
     #[error("policy context: {0}")]
     Context(#[from] serde_json::Error),
+}
+
+/// The init text of the native Calico policy: the context with an empty
+/// plugin config, as the embedded wasm plugin gets it.
+fn native_config(context: &serde_json::Value) -> String {
+    load::plugin_config(context, &serde_json::json!({}))
 }
 
 /// What the status shows as the source without a manifest.
@@ -79,15 +88,27 @@ impl Policies {
             chains,
             context,
             bundle,
+            native: None,
             status: Arc::default(),
         };
         me.record(Some(&spec), None);
         Ok(me)
     }
 
+    /// Runs the Calico policy natively from now on (`--native-policy`),
+    /// configured with the node's context.
+    pub fn use_native(&mut self) {
+        let native = NativeConfig::default();
+        native.set(native_config(&self.context));
+        self.native = Some(native);
+    }
+
     /// A policy handle for the RIB's thread.
-    pub fn worker(&self) -> PolicyChain {
-        self.chains.worker()
+    pub fn worker(&self) -> RibPolicy {
+        match &self.native {
+            Some(native) => RibPolicy::Native(native.worker()),
+            None => RibPolicy::Plugins(self.chains.worker()),
+        }
     }
 
     /// Re-initialises the plugins when the node's context changed.
@@ -103,6 +124,9 @@ impl Policies {
         let context = serde_json::to_value(context(plan, res))?;
         if context == self.context {
             return Ok(false);
+        }
+        if let Some(native) = &self.native {
+            native.set(native_config(&context));
         }
         let spec = load::build(&self.host, self.bundle.as_ref(), &context)?;
         self.chains.swap(spec.clone());

@@ -11,7 +11,6 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
-use bgplet_plugin::PolicyChain;
 use bgplet_rib::{
     KernelChange, LocalRoute, Output, PeerConfig, PeerKind, Rib, RibConfig,
     RouteUpdate,
@@ -28,6 +27,7 @@ use crate::control::{
     PathEntry, PeerStatus, Query, RouteEntry, RoutesReply, StatusReply,
     UnknownAttribute,
 };
+use crate::native::RibPolicy;
 use crate::peer::SharedRow;
 
 /// Calico's knobs of a session that matter to routing.
@@ -145,7 +145,7 @@ pub struct NodeInfo {
 /// state in the RIB).
 pub fn spawn(
     node: NodeInfo,
-    policy: PolicyChain,
+    policy: RibPolicy,
     kernel: mpsc::UnboundedSender<Vec<KernelChange>>,
     fib: bool,
 ) -> mpsc::Sender<Event> {
@@ -184,7 +184,7 @@ pub fn spawn(
 
 struct Routing {
     node: NodeInfo,
-    rib: Rib<PolicyChain>,
+    rib: Rib<RibPolicy>,
     senders: HashMap<Arc<str>, mpsc::UnboundedSender<Bytes>>,
     configured: Vec<PeerInfo>,
     kernel: mpsc::UnboundedSender<Vec<KernelChange>>,

@@ -4,6 +4,8 @@
 //! - [`CALICO`]: the default policy plugin (all four hooks).
 //! - [`GRACEFUL_SHUTDOWN`]: example import plugin (RFC 8326).
 //! - [`PREPEND`]: example export plugin (AS_PATH prepending).
+//! - [`ACCEPT_ALL`]: example plugin deciding nothing on all four hooks
+//!   (the floor of the plugin-cost benchmark).
 
 /// The default Calico policy plugin.
 pub static CALICO: &[u8] =
@@ -16,6 +18,10 @@ pub static GRACEFUL_SHUTDOWN: &[u8] =
 /// The prepend example plugin.
 pub static PREPEND: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/prepend.wasm"));
+
+/// The accept-all example plugin.
+pub static ACCEPT_ALL: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/accept-all.wasm"));
 
 /// Size of [`CALICO`] in bytes.
 pub const CALICO_SIZE: usize =
@@ -30,11 +36,12 @@ pub const PREPEND_SIZE: usize =
     include_bytes!(concat!(env!("OUT_DIR"), "/prepend.wasm")).len();
 
 /// Every bundled plugin by name.
-pub fn all() -> [(&'static str, &'static [u8]); 3] {
+pub fn all() -> [(&'static str, &'static [u8]); 4] {
     [
         ("calico", CALICO),
         ("graceful-shutdown", GRACEFUL_SHUTDOWN),
         ("prepend", PREPEND),
+        ("accept-all", ACCEPT_ALL),
     ]
 }
 

@@ -20,8 +20,15 @@ pub enum Kind {
     Frr,
     /// GoBGP (`gobgpd`).
     Gobgp,
-    /// bgplet (`bgplet run --no-fib`).
+    /// bgplet (`bgplet run --no-fib`), with the embedded Calico plugin
+    /// in wasm.
     Bgplet,
+    /// bgplet with the same Calico policy compiled natively
+    /// (`--native-policy`): the plugin-cost comparison.
+    BgpletNative,
+    /// bgplet with the do-nothing `accept-all` plugin on every hook: the
+    /// floor of the plugin-cost comparison.
+    BgpletNoop,
 }
 
 impl Kind {
@@ -32,6 +39,8 @@ impl Kind {
             Kind::Frr => "frr",
             Kind::Gobgp => "gobgp",
             Kind::Bgplet => "bgplet",
+            Kind::BgpletNative => "bgplet-native",
+            Kind::BgpletNoop => "bgplet-noop",
         }
     }
 }
@@ -52,6 +61,16 @@ pub enum Role {
         clients: Vec<Ipv4Addr>,
     },
 }
+
+/// The plugin manifest of [`Kind::BgpletNoop`]: the embedded do-nothing
+/// plugin on every hook.
+const ACCEPT_ALL_MANIFEST: &str = "apiVersion: bgplet.dev/v1
+hooks:
+  import: [{name: accept-all, builtin: accept-all}]
+  selection: [{name: accept-all, builtin: accept-all}]
+  export: [{name: accept-all, builtin: accept-all}]
+  kernel: [{name: accept-all, builtin: accept-all}]
+";
 
 /// Cluster id used by every reflector configuration.
 const CLUSTER_ID: &str = "1.1.1.1";
@@ -175,19 +194,35 @@ pub fn start(
             let p = ns.spawn("bgpd", &args, Some(&dir.join("bgpd.log")))?;
             (vec![p], None, None, args.join(" "))
         }
-        Kind::Bgplet => {
+        Kind::Bgplet | Kind::BgpletNative | Kind::BgpletNoop => {
+            let mut args = vec!["--no-fib".to_string()];
+            match kind {
+                Kind::BgpletNative => args.push("--native-policy".into()),
+                Kind::BgpletNoop => {
+                    let plugins = dir.join("plugins");
+                    std::fs::create_dir_all(&plugins)?;
+                    std::fs::write(
+                        plugins.join("manifest.yaml"),
+                        ACCEPT_ALL_MANIFEST,
+                    )?;
+                    args.push("--plugins".into());
+                    args.push(s(&plugins)?.to_owned());
+                }
+                _ => {}
+            }
             let opts = BgpletOptions {
                 binary: Some(bgplet_bin.to_path_buf()),
-                args: vec!["--no-fib".into()],
+                args: args.clone(),
                 env: vec![("RUST_LOG".into(), "warn".into())],
             };
             let mut b =
                 Bgplet::start_with(ns, &bgplet_resources(spec), "dut", &opts)?;
             let pid = b.process_mut().pid();
             let cmd = format!(
-                "{} run --resources {} --node dut --control-socket SOCK --no-fib",
+                "{} run --resources {} --node dut --control-socket SOCK {}",
                 bgplet_bin.display(),
-                b.resources_path().display()
+                b.resources_path().display(),
+                args.join(" ")
             );
             (Vec::new(), Some(b), Some(vec![pid]), cmd)
         }
