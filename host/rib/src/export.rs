@@ -5,6 +5,7 @@
 //! every member.
 
 use crate::attrs::Map;
+use std::collections::hash_map::Entry;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -268,7 +269,13 @@ impl<P: Policy> Rib<P> {
             while let Some((_, e)) = fresh.next_if(|(p, _)| p == prefix) {
                 new.push(e);
             }
-            let old = g.out.remove(prefix).unwrap_or_default();
+            // One lookup per prefix: the entry is read and rewritten in
+            // place.
+            let mut slot = g.out.entry(*prefix);
+            let old = match &mut slot {
+                Entry::Occupied(o) => std::mem::take(o.get_mut()),
+                Entry::Vacant(_) => OutEntries::new(),
+            };
             for e in &new {
                 let before = old.iter().find(|o| o.path_id == e.path_id);
                 let unchanged = before.is_some_and(|o| {
@@ -295,8 +302,19 @@ impl<P: Policy> Rib<P> {
                 }
             }
             released += old.len();
-            if !new.is_empty() {
-                g.out.insert(*prefix, new);
+            match slot {
+                Entry::Occupied(o) => {
+                    if new.is_empty() {
+                        o.remove();
+                    } else {
+                        *o.into_mut() = new;
+                    }
+                }
+                Entry::Vacant(v) => {
+                    if !new.is_empty() {
+                        v.insert(new);
+                    }
+                }
             }
         }
         self.interner.released(released);

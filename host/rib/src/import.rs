@@ -132,16 +132,12 @@ impl<P: Policy> Rib<P> {
             let set = batch.table.index(&raw);
             let first = batch.rows.len();
             for n in &nlri {
-                let old = peer.adj_in.insert(
-                    (n.prefix, n.path_id),
-                    InPath {
-                        raw: raw.clone(),
-                        accepted: false,
-                    },
-                );
-                if let Some(old) = old {
-                    peer.accepted =
-                        peer.accepted.saturating_sub(u64::from(old.accepted));
+                // A replaced path stays in the Loc-RIB until import
+                // decides on the new one.
+                let old = peer
+                    .adj_in
+                    .insert((n.prefix, n.path_id), InPath { raw: raw.clone() });
+                if old.is_some() {
                     self.interner.released(1);
                 }
                 batch.rows.push(Row {
@@ -188,9 +184,7 @@ impl<P: Policy> Rib<P> {
         let Some(peer) = self.peers.get_mut(&id) else {
             return;
         };
-        if let Some(old) = peer.adj_in.remove(&(prefix, path_id)) {
-            peer.accepted =
-                peer.accepted.saturating_sub(u64::from(old.accepted));
+        if peer.adj_in.remove(&(prefix, path_id)).is_some() {
             self.interner.released(1);
             self.remove_cand(prefix, id, path_id, dirty);
         }
@@ -255,28 +249,11 @@ impl<P: Policy> Rib<P> {
                     }
                 }
             };
-            self.set_accepted(source, r, attrs.is_some());
             match attrs {
                 Some(a) => self.upsert_cand(
                     r.prefix, source, r.path_id, r.flags, a, dirty,
                 ),
                 None => self.remove_cand(r.prefix, source, r.path_id, dirty),
-            }
-        }
-    }
-
-    fn set_accepted(&mut self, source: SourceId, r: &Row, accepted: bool) {
-        let Some(peer) = self.peers.get_mut(&source) else {
-            return;
-        };
-        if let Some(p) = peer.adj_in.get_mut(&(r.prefix, r.path_id))
-            && p.accepted != accepted
-        {
-            p.accepted = accepted;
-            if accepted {
-                peer.accepted += 1;
-            } else {
-                peer.accepted = peer.accepted.saturating_sub(1);
             }
         }
     }

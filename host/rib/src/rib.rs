@@ -64,8 +64,6 @@ pub(crate) struct InPath {
     /// What the peer sent (after the host's safety checks), kept so a
     /// policy change can re-run import without a route refresh.
     pub raw: Arc<AttrSet>,
-    /// Import accepted it (the accepted attributes are in the Loc-RIB).
-    pub accepted: bool,
 }
 
 /// An established session.
@@ -75,6 +73,9 @@ pub(crate) struct Peer {
     pub info: PeerInfo,
     pub flags: SourceFlags,
     pub adj_in: Map<(Prefix, u32), InPath>,
+    /// Its paths in the Loc-RIB, i.e. accepted by import (kept by
+    /// [`Rib::upsert_cand`] and [`Rib::remove_cand`], so the Adj-RIB-In
+    /// needs no flag and import no second lookup per route).
     pub accepted: u64,
     pub group: u32,
     pub safety: SafetyCounters,
@@ -491,6 +492,7 @@ impl<P: Policy> Rib<P> {
         if dest.cands.len() != before {
             self.interner.released(1);
             dirty.mark(prefix);
+            self.count_accepted(source, false);
         }
     }
 
@@ -533,8 +535,20 @@ impl<P: Policy> Rib<P> {
                 best: false,
                 multipath: false,
             });
+            self.count_accepted(source, true);
         }
         dirty.mark(prefix);
+    }
+
+    /// One path of `source` entered (or left) the Loc-RIB.
+    fn count_accepted(&mut self, source: SourceId, added: bool) {
+        if let Some(p) = self.peers.get_mut(&source) {
+            p.accepted = if added {
+                p.accepted + 1
+            } else {
+                p.accepted.saturating_sub(1)
+            };
+        }
     }
 
     /// Records a failed hook call.
