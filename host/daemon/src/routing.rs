@@ -149,7 +149,10 @@ pub fn spawn(
     kernel: mpsc::UnboundedSender<Vec<KernelChange>>,
     fib: bool,
 ) -> mpsc::Sender<Event> {
-    let (tx, rx) = mpsc::channel(4096);
+    // Small on purpose: an event carries up to a read's worth of decoded
+    // UPDATEs, which take more memory than their wire form; when the
+    // routing thread falls behind, the rest waits in the sockets.
+    let (tx, rx) = mpsc::channel(EVENT_QUEUE);
     let timers = (tokio::runtime::Handle::current(), tx.downgrade());
     let mut rib = Rib::new(
         RibConfig {
@@ -207,6 +210,9 @@ struct SessionFacts {
     local_as: u32,
     source: Option<IpAddr>,
 }
+
+/// Events the routing thread's queue holds before senders wait.
+const EVENT_QUEUE: usize = 64;
 
 /// How many queued UPDATEs are handed to the RIB in one batch.
 const MAX_BATCH: usize = 512;
