@@ -39,6 +39,8 @@ pub struct Options {
     pub http_listen: Option<std::net::SocketAddr>,
     /// Leave the kernel alone.
     pub no_fib: bool,
+    /// Host-local IPAM: the nodes' pod CIDRs are their blocks.
+    pub use_pod_cidr: bool,
     /// Run the Calico policy natively instead of the wasm plugins.
     pub native_policy: bool,
     /// CALICO_ROUTER_ID.
@@ -80,7 +82,8 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
             datastore::Source::File(_) => None,
         },
     };
-    let mut snapshots = datastore::start(opts.source.clone()).await?;
+    let mut snapshots =
+        datastore::start(opts.source.clone(), opts.use_pod_cidr).await?;
     // Nothing is planned before the datastore has a complete, valid view.
     let first = snapshots
         .recv()

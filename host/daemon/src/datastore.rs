@@ -4,7 +4,6 @@
 //! view.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bgplet_calico::Resources;
@@ -17,19 +16,12 @@ const FILE_POLL: Duration = Duration::from_secs(1);
 /// agent then keeps its last good configuration).
 pub type Snapshot = Result<Resources, String>;
 
-/// Host-local IPAM (`--use-pod-cidr`, calico-node's `USE_POD_CIDR`).
-static USE_POD_CIDR: AtomicBool = AtomicBool::new(false);
-
-/// Turns host-local IPAM on for every source started afterwards: each
-/// node's pod CIDRs are its blocks and BlockAffinities are ignored
-/// (calico-bgp.md 2.7). In Calico this is a setting of the datastore
-/// client (`K8sUsePodCIDR`) applied by its syncer, so it is applied here
-/// to every snapshot, before planning.
-pub fn set_use_pod_cidr(on: bool) {
-    USE_POD_CIDR.store(on, Ordering::Relaxed);
-}
-
-/// A snapshot as the planner should see it.
+/// A snapshot as the planner should see it. With `use_pod_cidr`
+/// (host-local IPAM, `--use-pod-cidr`, calico-node's `USE_POD_CIDR`)
+/// each node's pod CIDRs are its blocks and BlockAffinities are ignored
+/// (calico-bgp.md 2.7): in Calico a setting of the datastore client
+/// (`K8sUsePodCIDR`) applied by its syncer, so applied here to every
+/// snapshot, before planning.
 fn prepare(snapshot: Snapshot, use_pod_cidr: bool) -> Snapshot {
     snapshot.map(|mut res| {
         if use_pod_cidr {
@@ -51,9 +43,11 @@ pub enum Source {
     },
 }
 
-/// Starts watching a source.
-pub async fn start(source: Source) -> anyhow::Result<mpsc::Receiver<Snapshot>> {
-    let pod_cidr = USE_POD_CIDR.load(Ordering::Relaxed);
+/// Starts watching a source; `pod_cidr` turns on host-local IPAM.
+pub async fn start(
+    source: Source,
+    pod_cidr: bool,
+) -> anyhow::Result<mpsc::Receiver<Snapshot>> {
     match source {
         Source::File(path) => Ok(watch_file(path, pod_cidr)),
         Source::Kubernetes { secret_namespace } => {

@@ -159,7 +159,6 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Run(args) => {
             init_logging();
-            datastore::set_use_pod_cidr(args.use_pod_cidr);
             let source = match (args.datastore, args.resources) {
                 (Some(DatastoreKind::Kubernetes), None) => {
                     datastore::Source::Kubernetes {
@@ -212,6 +211,7 @@ fn main() -> anyhow::Result<()> {
                 },
                 no_fib: args.no_fib,
                 native_policy: args.native_policy,
+                use_pod_cidr: args.use_pod_cidr,
                 router_id: args.router_id,
             }))
         }
