@@ -180,6 +180,7 @@ pub fn start(
                 binary: Some(bgplet_bin.to_path_buf()),
                 args: vec!["--no-fib".into()],
                 env: vec![("RUST_LOG".into(), "warn".into())],
+                ..BgpletOptions::default()
             };
             let mut b =
                 Bgplet::start_with(ns, &bgplet_resources(spec), "dut", &opts)?;
