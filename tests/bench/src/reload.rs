@@ -246,7 +246,21 @@ pub fn run_once(
             &mut *seen.lock().map_err(|_| anyhow::anyhow!("poisoned"))?,
         );
         drop(sender);
+        let lost = n.saturating_sub(seen.held) + seen.withdrawn;
+        let bird_lost = n.saturating_sub(bird_count);
+        let bird_withdrawn =
+            bird_withdraws_after.saturating_sub(bird_withdraws);
+        let bird_reset = bird_line_after != bird_line;
+        // What issue 6 requires of every run; the numbers say which part
+        // failed.
+        let clean = lost == 0
+            && bird_lost == 0
+            && bird_withdrawn == 0
+            && resets == 0
+            && !bird_reset
+            && seen.ended.is_none();
         Ok(json!({
+            "clean": clean,
             "seconds": at_receiver.duration_since(t0).as_secs_f64(),
             "bird_seconds": at_bird.duration_since(t0).as_secs_f64(),
             // Under load: how much of the stream was still to come
@@ -257,16 +271,15 @@ pub fn run_once(
             "receiver_held_at_swap": held_at_swap,
             "cpu_seconds": cpu1 - cpu0,
             "peak_rss_bytes": rss,
-            "routes_lost_at_receiver": n.saturating_sub(seen.held)
-                + seen.withdrawn,
+            "routes_lost_at_receiver": lost,
             "receiver_withdrawals": seen.withdrawn,
             "receiver_updates": seen.updates,
             "receiver_session_ended": seen.ended,
             "bird_routes": bird_count,
-            "bird_routes_lost": n.saturating_sub(bird_count),
-            "bird_withdraws_received": bird_withdraws_after - bird_withdraws,
+            "bird_routes_lost": bird_lost,
+            "bird_withdraws_received": bird_withdrawn,
             "bgplet_session_resets": resets,
-            "bird_session_reset": bird_line_after != bird_line,
+            "bird_session_reset": bird_reset,
             "bird_sample": {
                 "prefix": sample,
                 "as_path": bird_sample.map(|r| r.as_path),
