@@ -50,6 +50,10 @@ pub struct BgpletOptions {
     pub args: Vec<String>,
     /// Extra environment, e.g. `("RUST_LOG", "debug")`.
     pub env: Vec<(String, String)>,
+    /// Read Calico resources through the Kubernetes API this kubeconfig
+    /// names (`--datastore kubernetes`, `KUBECONFIG`) instead of the
+    /// resources file.
+    pub kubeconfig: Option<PathBuf>,
 }
 
 /// One peer from `bgplet status -o json`.
@@ -149,11 +153,15 @@ impl Bgplet {
         let bin = path_str(&binary)?;
         // Each test's agent gets its own BIRD-protocol sockets: the
         // default /var/run/calico/bird.ctl is shared by every namespace.
+        let source = match &opts.kubeconfig {
+            Some(_) => ["--datastore", "kubernetes"],
+            None => ["--resources", path_str(&res)?],
+        };
         let mut args = vec![
             bin,
             "run",
-            "--resources",
-            path_str(&res)?,
+            source[0],
+            source[1],
             "--node",
             node,
             "--control-socket",
@@ -164,6 +172,9 @@ impl Bgplet {
         args.extend(opts.args.iter().map(String::as_str));
         let mut cmd = ns.command(&args);
         cmd.envs(opts.env.iter().map(|(k, v)| (k, v)));
+        if let Some(k) = &opts.kubeconfig {
+            cmd.env("KUBECONFIG", k);
+        }
         let process =
             Process::spawn("bgplet", cmd, Some(&log))?.hold_ns(ns.clone());
         let mut b = Bgplet {

@@ -42,6 +42,8 @@ mod bgplet;
 mod bird;
 mod frr;
 mod gobgp;
+mod kube;
+mod kubeapi;
 mod netns;
 mod preflight;
 mod process;
@@ -62,6 +64,8 @@ pub use bird::{
 };
 pub use frr::{Frr, FrrConfig, FrrNeighbor, FrrNetwork, FrrPath};
 pub use gobgp::{Gobgp, GobgpConfig, GobgpNeighbor, GobgpPath, GobgpRoute};
+pub use kube::{CALICO_CRD_GROUP, KubeApiServer, base64};
+pub use kubeapi::{FakeApi, path_of};
 pub use netns::{Link, Netns, cleanup_stale, link};
 pub use preflight::{require_root, require_tools};
 pub use process::{Frozen, Process, tail_file};

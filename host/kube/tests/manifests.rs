@@ -119,6 +119,8 @@ fn every_manifest_parses_into_its_kubernetes_type_with_nothing_unknown() {
             "DaemonSet",
             "Namespace",
             "Role",
+            "Role",
+            "RoleBinding",
             "RoleBinding",
             "ServiceAccount"
         ]
@@ -191,7 +193,8 @@ fn daemonset_runs_the_kubernetes_datastore_on_every_node() {
     assert_eq!(
         args,
         "run --datastore kubernetes --node $(NODENAME) --control-socket \
-         /var/run/bgplet/bgplet.ctl --bird-socket /var/run/calico/bird.ctl"
+         /var/run/bgplet/bgplet.ctl --bird-socket /var/run/calico/bird.ctl \
+         --plugins-configmap bgplet-system/bgplet-plugins"
     );
     let env = c.env.clone().unwrap();
     let nodename = env.iter().find(|e| e.name == "NODENAME").unwrap();
@@ -257,15 +260,70 @@ fn cluster_role_grants_only_reads_of_the_watched_kinds() {
             "services"
         ]
     );
-    let secrets: Role = serde_json::from_value(
-        docs.iter().find(|d| d["kind"] == "Role").unwrap().clone(),
-    )
-    .unwrap();
+    let secrets = role_named(&docs, "bgplet-bgp-passwords");
     let ns = secrets.metadata.namespace.as_deref();
     assert_eq!(ns, Some(bgplet_kube::DEFAULT_SECRET_NAMESPACE));
     let rule = &secrets.rules.unwrap()[0];
     assert_eq!(rule.resources.as_deref().unwrap(), ["secrets"]);
     assert!(rule.resource_names.as_ref().is_some_and(|n| !n.is_empty()));
+}
+
+fn role_named(docs: &[Value], name: &str) -> Role {
+    let doc = docs
+        .iter()
+        .find(|d| d["kind"] == "Role" && d["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no Role {name}"));
+    serde_json::from_value(doc.clone()).unwrap()
+}
+
+#[test]
+fn the_plugin_configmap_is_readable_and_nothing_else_in_its_namespace() {
+    let docs = documents(&deploy_dir().join("rbac.yaml"));
+    let role = role_named(&docs, "bgplet-plugins");
+    let cm = documents(&deploy_dir().join("configmap-plugins.yaml")).remove(0);
+    let (ns, name) = (
+        cm["metadata"]["namespace"].as_str().unwrap(),
+        cm["metadata"]["name"].as_str().unwrap(),
+    );
+    assert_eq!(role.metadata.namespace.as_deref(), Some(ns));
+    let rules = role.rules.unwrap();
+    assert_eq!(rules.len(), 1);
+    let rule = &rules[0];
+    assert_eq!(rule.api_groups.as_deref().unwrap(), [""]);
+    assert_eq!(rule.resources.as_deref().unwrap(), ["configmaps"]);
+    assert_eq!(rule.resource_names.as_deref().unwrap(), [name]);
+    assert_eq!(rule.verbs, ["get", "list", "watch"]);
+    let binding: RoleBinding = serde_json::from_value(
+        docs.iter()
+            .find(|d| {
+                d["kind"] == "RoleBinding"
+                    && d["metadata"]["name"] == "bgplet-plugins"
+            })
+            .unwrap()
+            .clone(),
+    )
+    .unwrap();
+    assert_eq!(binding.metadata.namespace.as_deref(), Some(ns));
+    assert_eq!(binding.role_ref.kind, "Role");
+    assert_eq!(binding.role_ref.name, "bgplet-plugins");
+    let subject = &binding.subjects.unwrap()[0];
+    assert_eq!(
+        (subject.kind.as_str(), subject.name.as_str()),
+        ("ServiceAccount", "bgplet")
+    );
+    // The DaemonSet watches exactly that ConfigMap.
+    let ds = documents(&deploy_dir().join("daemonset.yaml")).remove(0);
+    let args = ds["spec"]["template"]["spec"]["containers"][0]["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect::<Vec<_>>();
+    let at = args
+        .iter()
+        .position(|a| *a == "--plugins-configmap")
+        .unwrap();
+    assert_eq!(args[at + 1], format!("{ns}/{name}"));
 }
 
 #[test]

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use bgplet_calico::{PlanOptions, Resources, plan_node};
 use bgplet_kube::{KubeDatastore, KubeOptions, Snapshots};
-use common::{ENDPOINT_SLICES, FakeApi, SERVICES, fixtures};
+use common::{ENDPOINT_SLICES, FakeApi, SERVICES, client, fixtures};
 use serde_json::{Value, json};
 
 const CRD_PLURALS: &[&str] = &[
@@ -64,7 +64,7 @@ async fn start(objects: &[Value]) -> (FakeApi, Snapshots) {
         debounce: Duration::from_millis(100),
         ..KubeOptions::default()
     };
-    let rx = KubeDatastore::new(api.client(), opts).run();
+    let rx = KubeDatastore::new(client(&api), opts).run();
     (api, rx)
 }
 
@@ -113,7 +113,7 @@ async fn a_service_range_starts_the_watches_and_the_first_snapshot_waits() {
             debounce: Duration::from_millis(100),
             ..KubeOptions::default()
         };
-        let rx = KubeDatastore::new(api.client(), opts).run();
+        let rx = KubeDatastore::new(client(&api), opts).run();
         (api, rx)
     };
     let res = next_ok(&mut rx).await;

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use bgplet_calico::{PlanOptions, Resources, SecretKeyRef, plan_node};
 use bgplet_kube::{Error, KubeDatastore, KubeOptions, Snapshots};
-use common::{FakeApi, fixtures};
+use common::{FakeApi, client, fixtures};
 use serde_json::{Value, json};
 
 const CRD_PLURALS: &[&str] = &[
@@ -39,7 +39,7 @@ fn options() -> KubeOptions {
 async fn start() -> (FakeApi, Snapshots) {
     let groups = [("crd.projectcalico.org", "v1", CRD_PLURALS)];
     let api = FakeApi::start(&cluster(), &groups).await;
-    let rx = KubeDatastore::new(api.client(), options()).run();
+    let rx = KubeDatastore::new(client(&api), options()).run();
     (api, rx)
 }
 
@@ -100,7 +100,7 @@ async fn initial_sync_yields_one_complete_snapshot() {
     let api = FakeApi::start(&cluster(), &groups).await;
     // Nodes list late: a partial snapshot would lack them.
     api.delay_lists(NODES, Duration::from_millis(800));
-    let mut rx = KubeDatastore::new(api.client(), options()).run();
+    let mut rx = KubeDatastore::new(client(&api), options()).run();
     let res = next_ok(&mut rx).await;
 
     assert_eq!(res.bgp_configurations.len(), 1);
@@ -329,7 +329,7 @@ async fn v3_group_is_read_when_v1_is_absent() {
         })
         .collect();
     let api = FakeApi::start(&objects, &groups).await;
-    let mut rx = KubeDatastore::new(api.client(), options()).run();
+    let mut rx = KubeDatastore::new(client(&api), options()).run();
     let res = next_ok(&mut rx).await;
     assert!(res.peers.contains_key("rack-a-tor"));
     assert!(res.filters.is_empty());
@@ -398,6 +398,6 @@ async fn secret_no_longer_referenced_leaves_the_snapshot() {
 #[tokio::test]
 async fn cluster_without_calico_reports_no_calico_group() {
     let api = FakeApi::start(&[], &[]).await;
-    let mut rx = KubeDatastore::new(api.client(), options()).run();
+    let mut rx = KubeDatastore::new(client(&api), options()).run();
     assert!(matches!(next(&mut rx).await, Err(Error::NoCalicoGroup)));
 }

@@ -214,6 +214,7 @@ pub fn start(
                 binary: Some(bgplet_bin.to_path_buf()),
                 args: args.clone(),
                 env: vec![("RUST_LOG".into(), "warn".into())],
+                ..BgpletOptions::default()
             };
             let mut b =
                 Bgplet::start_with(ns, &bgplet_resources(spec), "dut", &opts)?;

@@ -13,6 +13,7 @@
 
 mod dut;
 mod measure;
+mod reload;
 mod report;
 mod scenario;
 mod session;
@@ -32,8 +33,9 @@ use crate::scenario::Scenario;
 #[derive(Parser)]
 #[command(name = "bgplet-bench", about = "BGP daemon benchmark harness")]
 struct Cli {
-    /// Comma-separated scenarios: passthrough-N, reflector-N (N may end
-    /// in k or m), or `all` (passthrough-100k, passthrough-1m,
+    /// Comma-separated scenarios: passthrough-N, reflector-N, reload-N,
+    /// reload-under-load-N (N may end in k or m; the reload ones run
+    /// bgplet only), or `all` (passthrough-100k, passthrough-1m,
     /// reflector-100, reflector-1000).
     #[arg(
         long,
@@ -110,6 +112,9 @@ fn main() -> Result<()> {
         // the machine spreads over the daemons instead of hitting one.
         for rep in 0..cli.reps {
             for &kind in &cli.daemons {
+                if sc.bgplet_only() && kind != Kind::Bgplet {
+                    continue;
+                }
                 let r = scenario::run_once(
                     sc,
                     kind,

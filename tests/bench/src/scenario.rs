@@ -36,12 +36,24 @@ pub enum Scenario {
     PassThrough(usize),
     /// This many simulated Calico nodes around the DUT as reflector.
     Reflector(usize),
+    /// bgplet only: a plugin swap with this many prefixes held
+    /// (src/reload.rs); `under_load` swaps while the sender streams.
+    Reload {
+        /// Prefixes in the table.
+        prefixes: usize,
+        /// Swap at half the table instead of after convergence.
+        under_load: bool,
+    },
 }
 
 impl Scenario {
     /// Parses `passthrough-100k`, `passthrough-1m`, `reflector-100`, ...
     pub fn parse(s: &str) -> Result<Scenario> {
-        let (kind, n) = s.split_once('-').context("expected KIND-N")?;
+        let (kind, n) = if let Some(n) = s.strip_prefix("reload-under-load-") {
+            ("reload-under-load", n)
+        } else {
+            s.split_once('-').context("expected KIND-N")?
+        };
         let n = n.to_ascii_lowercase();
         let num = if let Some(k) = n.strip_suffix('k') {
             k.parse::<usize>()? * 1000
@@ -53,6 +65,10 @@ impl Scenario {
         match kind {
             "passthrough" => Ok(Scenario::PassThrough(num)),
             "reflector" => Ok(Scenario::Reflector(num)),
+            "reload" | "reload-under-load" => Ok(Scenario::Reload {
+                prefixes: num,
+                under_load: kind != "reload",
+            }),
             _ => bail!("unknown scenario {s}"),
         }
     }
@@ -71,7 +87,20 @@ impl Scenario {
         match self {
             Scenario::PassThrough(n) => format!("passthrough-{}", short(n)),
             Scenario::Reflector(n) => format!("reflector-{n}"),
+            Scenario::Reload {
+                prefixes,
+                under_load: false,
+            } => format!("reload-{}", short(prefixes)),
+            Scenario::Reload {
+                prefixes,
+                under_load: true,
+            } => format!("reload-under-load-{}", short(prefixes)),
         }
+    }
+
+    /// Whether only bgplet can run it (plugin reloads are bgplet's).
+    pub fn bgplet_only(self) -> bool {
+        matches!(self, Scenario::Reload { .. })
     }
 }
 
@@ -86,7 +115,7 @@ pub struct Input {
 /// Builds the input for `sc` with `seed`.
 pub fn prepare(sc: Scenario, seed: u64) -> Result<Input> {
     match sc {
-        Scenario::PassThrough(n) => {
+        Scenario::PassThrough(n) | Scenario::Reload { prefixes: n, .. } => {
             let t0 = Instant::now();
             let table = crate::table::Table::generate(n, seed, 65001);
             let (blob, msgs) = table.encode(SENDER)?;
@@ -118,6 +147,17 @@ pub fn run_once(
     bgplet_bin: &Path,
     timeout: Duration,
 ) -> Result<Value> {
+    if let Scenario::Reload {
+        prefixes,
+        under_load,
+    } = sc
+    {
+        let mut v = crate::reload::run_once(
+            prefixes, under_load, input, bgplet_bin, timeout,
+        )?;
+        v["scenario"] = json!(sc.name());
+        return Ok(v);
+    }
     let dut_ns = Netns::new()?;
     let gen_ns = Netns::new()?;
     let l = link(&dut_ns, &gen_ns, 0)?;
@@ -148,6 +188,7 @@ pub fn run_once(
                 clients,
             )
         }
+        Scenario::Reload { .. } => bail!("reload runs in reload.rs"),
     };
     // Addresses in bulk through `ip -batch`; a big neighbour table so
     // 1,000 peers on one segment do not hit gc_thresh3.
@@ -193,6 +234,7 @@ pub fn run_once(
                 Scenario::Reflector(c) => {
                     reflector(c, &pids, settle, timeout).await
                 }
+                Scenario::Reload { .. } => bail!("reload runs in reload.rs"),
             }
         })
     });
