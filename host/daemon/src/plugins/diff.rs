@@ -1,0 +1,281 @@
+//! `bgplet plugin diff`, the agent's side: validate a candidate exactly
+//! as a reload would, build scratch chains from it and the running ones,
+//! and have the routing thread evaluate every route under them
+//! (`Rib::what_if`) without activating anything.
+//!
+//! What is replaced (docs/plugins.md, "What a plugin would change"):
+//!
+//! - a plugin (a wasm component or an embedded plugin's name) takes the
+//!   place of the running plugin of the same name in every chain that
+//!   has it, and is appended to the end of the chain of every other
+//!   hook its `describe` declares; a running chain holding its name for
+//!   a hook it does not declare rejects it, as a reload would;
+//! - a manifest (a directory or `manifest.yaml`) describes the complete
+//!   candidate chains, as the reload path reads them.
+
+use std::collections::BTreeMap;
+
+use bgplet_plugin::{ChainSpec, Hook, LoadedPlugin, PluginHost, PolicyChains};
+use k8s_openapi::ByteString;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot};
+
+use super::ChainStatus;
+use super::load::{self, Bundle, Mode, ReloadError};
+use super::manifest::{API_VERSION, Entry, HookLists, Manifest};
+use crate::control::Query;
+
+/// What to evaluate.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Candidate {
+    /// One plugin, in place of the running plugin of its name.
+    Plugin {
+        /// The name it runs under (its metric label and identity).
+        name: String,
+        /// The component's bytes; `None` with `builtin`.
+        #[serde(default)]
+        wasm: Option<ByteString>,
+        /// An embedded plugin instead of `wasm`.
+        #[serde(default)]
+        builtin: Option<String>,
+        /// Its config (the `plugin` key of the context); `None` keeps
+        /// the running plugin's of that name, or `null` for a new one.
+        #[serde(default)]
+        config: Option<serde_json::Value>,
+        /// Golden vectors to self-test it with.
+        #[serde(default)]
+        vectors: Option<ByteString>,
+    },
+    /// Complete chains: a manifest and the files it names.
+    Manifest {
+        /// `manifest.yaml`'s text.
+        manifest: String,
+        /// File name to contents.
+        files: BTreeMap<String, ByteString>,
+        /// Where the client read it.
+        origin: String,
+    },
+}
+
+/// The chains a diff evaluated, beside the running ones.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct DiffReply {
+    /// The running chain generation the candidate was compared with.
+    pub generation: u64,
+    /// The running chains, `name@sha256-prefix` per hook.
+    pub running: Vec<ChainStatus>,
+    /// The candidate chains.
+    pub candidate: Vec<ChainStatus>,
+    /// Prefixes evaluated.
+    pub prefixes: usize,
+    /// Paths run through import.
+    pub paths: usize,
+    /// Validation time (compile, init, self-test), milliseconds.
+    pub validate_ms: u64,
+    /// Evaluation time on the routing thread, milliseconds.
+    pub evaluate_ms: u64,
+    /// Failed hook batches of the candidate chains per hook (the RIB's
+    /// fallback was applied, as after a reload).
+    pub hook_failures: BTreeMap<String, u64>,
+    /// The last such failure.
+    pub last_failure: Option<String>,
+    /// One row per difference, by prefix.
+    pub changes: Vec<super::diff_view::ChangeRow>,
+}
+
+/// Evaluates `candidate` against the running agent. `Err` is the text
+/// the client prints (a rejected candidate says why).
+pub async fn serve(
+    queries: &mpsc::Sender<Query>,
+    candidate: Candidate,
+) -> Result<DiffReply, String> {
+    let (tx, rx) = oneshot::channel();
+    ask(queries, Query::Chains(tx)).await?;
+    let (generation, running) =
+        rx.await.map_err(|_| "agent dropped the query".to_owned())?;
+    let started = std::time::Instant::now();
+    let run = running.clone();
+    let built = tokio::task::spawn_blocking(move || scratch(&run, candidate))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("candidate rejected: {e}"))?;
+    let validate_ms = millis(started.elapsed());
+    let policy = PolicyChains::new(built.clone()).worker();
+    let (tx, rx) = oneshot::channel();
+    ask(queries, Query::WhatIf(Box::new(policy), tx)).await?;
+    let (what, took) =
+        rx.await.map_err(|_| "agent dropped the query".to_owned())?;
+    let e = what.policy_errors;
+    let hook_failures = [
+        ("import", e.import),
+        ("selection", e.select),
+        ("export", e.export),
+        ("kernel", e.kernel),
+    ]
+    .into_iter()
+    .filter(|(_, n)| *n > 0)
+    .map(|(h, n)| (h.to_owned(), n))
+    .collect();
+    Ok(DiffReply {
+        generation,
+        running: super::chain_status(&running),
+        candidate: super::chain_status(&built),
+        prefixes: what.prefixes,
+        paths: what.paths,
+        validate_ms,
+        evaluate_ms: millis(took),
+        hook_failures,
+        last_failure: what.last_policy_error.map(|e| e.to_string()),
+        changes: super::diff_view::rows(&what.changes),
+    })
+}
+
+async fn ask(queries: &mpsc::Sender<Query>, q: Query) -> Result<(), String> {
+    queries
+        .send(q)
+        .await
+        .map_err(|_| "agent is shutting down".to_owned())
+}
+
+fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The running plugins' host and policy context: every plugin was
+/// initialised with the node's context plus its own `plugin` key.
+fn host_and_context(
+    running: &ChainSpec,
+) -> Result<(PluginHost, serde_json::Value), ReloadError> {
+    let any = Hook::ALL
+        .iter()
+        .find_map(|&h| running.chain(h).first())
+        .ok_or_else(|| {
+            ReloadError::Source(
+                "no plugin runs in the agent, so there is no policy \
+                 context to initialise the candidate with"
+                    .into(),
+            )
+        })?;
+    let context = serde_json::from_str(any.config()).map_err(|e| {
+        ReloadError::Source(format!("running policy context: {e}"))
+    })?;
+    Ok((any.host(), context))
+}
+
+/// Validates the candidate (every reload stage, detached from the live
+/// plugins' counters) and returns the scratch chains.
+fn scratch(
+    running: &ChainSpec,
+    candidate: Candidate,
+) -> Result<ChainSpec, ReloadError> {
+    let (host, context) = host_and_context(running)?;
+    match candidate {
+        Candidate::Manifest {
+            manifest,
+            files,
+            origin,
+        } => {
+            let files = files.into_iter().map(|(k, v)| (k, v.0)).collect();
+            let bundle = Bundle::from_parts(&manifest, files, origin)?;
+            load::build_with(&host, Some(&bundle), &context, Mode::Detached)
+        }
+        Candidate::Plugin {
+            name,
+            wasm,
+            builtin,
+            config,
+            vectors,
+        } => {
+            let config =
+                config.unwrap_or_else(|| running_config(running, &name));
+            let mut files = BTreeMap::new();
+            let wasm_file = format!("{name}.wasm");
+            let vectors_file = format!("{name}.vectors.json");
+            let sha256 = wasm.as_ref().map(|w| load::sha256_hex(&w.0));
+            if let Some(w) = wasm {
+                files.insert(wasm_file.clone(), w.0);
+            }
+            let has_vectors = vectors.is_some();
+            if let Some(v) = vectors {
+                files.insert(vectors_file.clone(), v.0);
+            }
+            let entry = Entry {
+                name: name.clone(),
+                wasm: sha256.is_some().then_some(wasm_file),
+                sha256,
+                builtin,
+                config,
+                vectors: has_vectors.then_some(vectors_file),
+            };
+            let bundle = Bundle {
+                manifest: Manifest {
+                    api_version: API_VERSION.into(),
+                    hooks: HookLists::default(),
+                },
+                files,
+                origin: "plugin diff".into(),
+            };
+            let plugin = load::load_entry(
+                &host,
+                &entry,
+                Some(&bundle),
+                &context,
+                Mode::Detached,
+            )?;
+            replace(running, &plugin)
+        }
+    }
+}
+
+/// The `plugin` key of the running plugin called `name`, or `null`.
+fn running_config(running: &ChainSpec, name: &str) -> serde_json::Value {
+    Hook::ALL
+        .iter()
+        .flat_map(|&h| running.chain(h))
+        .find(|p| p.name() == name)
+        .and_then(|p| {
+            serde_json::from_str::<serde_json::Value>(p.config()).ok()
+        })
+        .and_then(|c| c.get("plugin").cloned())
+        .unwrap_or(serde_json::Value::Null)
+}
+
+/// The running chains with `plugin` in place of its namesake, appended
+/// to the other chains of hooks it declares. The running plugins are
+/// detached copies: the what-if's calls do not count as theirs.
+fn replace(
+    running: &ChainSpec,
+    plugin: &LoadedPlugin,
+) -> Result<ChainSpec, ReloadError> {
+    let mut copies: BTreeMap<String, LoadedPlugin> = BTreeMap::new();
+    let mut spec = ChainSpec::default();
+    for hook in Hook::ALL {
+        let chain = running.chain(hook);
+        let present = chain.iter().any(|p| p.name() == plugin.name());
+        if present && !plugin.implements(hook) {
+            return Err(ReloadError::Hook {
+                plugin: plugin.name().to_owned(),
+                hook,
+            });
+        }
+        let mut plugins: Vec<LoadedPlugin> = chain
+            .iter()
+            .map(|p| {
+                if p.name() == plugin.name() {
+                    plugin.clone()
+                } else {
+                    copies
+                        .entry(p.name().to_owned())
+                        .or_insert_with(|| p.detached())
+                        .clone()
+                }
+            })
+            .collect();
+        if !present && plugin.implements(hook) {
+            plugins.push(plugin.clone());
+        }
+        spec = spec.with_hook(hook, plugins);
+    }
+    Ok(spec)
+}
