@@ -444,3 +444,42 @@ fn a_failing_candidate_is_counted_and_its_fallbacks_predicted() {
     assert_eq!(w.changes.len(), 6);
     assert!(w.changes.iter().all(|c| c.best.is_some()));
 }
+
+/// Not a check: prints how long a what-if takes against a reevaluation
+/// of the same table (`cargo test --release -p bgplet-rib --test whatif
+/// -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn what_if_costs_about_a_reevaluation() {
+    let mut rib = rib();
+    table(&mut rib);
+    let n = 100_000u32;
+    let prefixes: Vec<String> = (0..n)
+        .map(|i| {
+            let b = i.to_be_bytes();
+            format!("{}.{}.{}.0/24", 100 + b[1], b[2], b[3])
+        })
+        .collect();
+    for chunk in prefixes.chunks(1000) {
+        let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+        rib.update("tor", announce("192.0.2.1", &refs, attrs(&[65001])))
+            .unwrap();
+        rib.update("tor2", announce("192.0.2.2", &refs, attrs(&[65002, 1])))
+            .unwrap();
+    }
+    let mut cand = candidate();
+    let t = std::time::Instant::now();
+    let w = rib.what_if(&mut cand);
+    let what_if = t.elapsed();
+    let t = std::time::Instant::now();
+    let out = rib.reevaluate();
+    let reevaluate = t.elapsed();
+    eprintln!(
+        "{} prefixes, {} paths: what-if {what_if:?} ({} changes), \
+         reevaluate {reevaluate:?} ({} outputs)",
+        w.prefixes,
+        w.paths,
+        w.changes.len(),
+        out.len()
+    );
+}

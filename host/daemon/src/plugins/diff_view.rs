@@ -180,8 +180,8 @@ fn attrs_pair(
                 };
                 let (x, y) = (get(&fa), get(&fb));
                 if x != y {
-                    left.push((name, x.unwrap_or_else(|| "-".into())));
-                    right.push((name, y.unwrap_or_else(|| "-".into())));
+                    left.push((name, x.unwrap_or_else(|| "none".into())));
+                    right.push((name, y.unwrap_or_else(|| "none".into())));
                 }
             }
             Pair {

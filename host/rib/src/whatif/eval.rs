@@ -28,6 +28,22 @@ use crate::words::{Table, apply_edit, encode_route};
 /// Routes per export and kernel call, as the live stages use.
 const BATCH: usize = 1024;
 
+/// Sent sets by (path attributes, source, family, edits); the key's
+/// handle is kept alive by the path itself for the whole evaluation.
+type SentCache = Map<
+    (*const AttrSet, SourceId, bgplet_wire::AfiSafi, Vec<Edit>),
+    Option<Arc<AttrSet>>,
+>;
+
+/// The import outcomes of one prefix (usually one or two paths).
+type Imports = SmallVec<[Imported; 2]>;
+
+/// The scratch candidates of one prefix.
+type Cands = SmallVec<[Cand; 2]>;
+
+/// One sent path: prefix, our path id, source, attributes.
+type Sent = (Prefix, u32, SourceId, Arc<AttrSet>);
+
 /// One path's import outcome under the evaluated policy.
 struct Imported {
     source: SourceId,
@@ -43,7 +59,7 @@ pub(super) struct Eval<'a, P, Q: ?Sized> {
     errors: PolicyErrors,
     last_error: Option<PolicyError>,
     /// The scratch Loc-RIB: candidates with their selection marks.
-    loc: Map<Prefix, Vec<Cand>>,
+    loc: Map<Prefix, Cands>,
     changes: Map<Prefix, PrefixChange>,
     paths: usize,
 }
@@ -117,8 +133,8 @@ impl<'a, P: Policy, Q: Policy + ?Sized> Eval<'a, P, Q> {
 
     /// Stage 1: every stored received path (per session, batched by
     /// attribute set as `reimport_peer` does) and every local route.
-    fn import_all(&mut self) -> Map<Prefix, Vec<Imported>> {
-        let mut out: Map<Prefix, Vec<Imported>> = Map::default();
+    fn import_all(&mut self) -> Map<Prefix, Imports> {
+        let mut out: Map<Prefix, Imports> = Map::default();
         let rib = self.rib;
         for (&id, peer) in &rib.peers {
             let mut batches: Map<*const AttrSet, (Arc<AttrSet>, Vec<Row>)> =
@@ -162,7 +178,7 @@ impl<'a, P: Policy, Q: Policy + ?Sized> Eval<'a, P, Q> {
         source: SourceId,
         raw: &Arc<AttrSet>,
         rows: &[Row],
-        out: &mut Map<Prefix, Vec<Imported>>,
+        out: &mut Map<Prefix, Imports>,
     ) {
         self.paths += rows.len();
         let table = Table::one(raw);
@@ -222,11 +238,11 @@ impl<'a, P: Policy, Q: Policy + ?Sized> Eval<'a, P, Q> {
     /// The scratch Loc-RIB: surviving candidates keep their place and
     /// ADD-PATH id (as `upsert_cand` keeps them), new ones are appended
     /// with the smallest free id; import differences are recorded.
-    fn build_loc(&mut self, mut imported: Map<Prefix, Vec<Imported>>) {
+    fn build_loc(&mut self, mut imported: Map<Prefix, Imports>) {
         let rib = self.rib;
         for (&prefix, dest) in &rib.loc {
             let mut fresh = imported.remove(&prefix).unwrap_or_default();
-            let mut cands: Vec<Cand> = Vec::with_capacity(dest.cands.len());
+            let mut cands = Cands::new();
             for c in &dest.cands {
                 let found = fresh.iter().position(|i| {
                     i.source == c.source && i.path_id == c.path_id
@@ -263,7 +279,7 @@ impl<'a, P: Policy, Q: Policy + ?Sized> Eval<'a, P, Q> {
             }
         }
         for (prefix, fresh) in imported {
-            let mut cands = Vec::new();
+            let mut cands = Cands::new();
             self.add_new(prefix, fresh, &mut cands);
             if !cands.is_empty() {
                 self.loc.insert(prefix, cands);
@@ -271,12 +287,7 @@ impl<'a, P: Policy, Q: Policy + ?Sized> Eval<'a, P, Q> {
         }
     }
 
-    fn add_new(
-        &mut self,
-        prefix: Prefix,
-        fresh: Vec<Imported>,
-        cands: &mut Vec<Cand>,
-    ) {
+    fn add_new(&mut self, prefix: Prefix, fresh: Imports, cands: &mut Cands) {
         for i in fresh {
             let Some(attrs) = i.attrs else { continue };
             let mut out_id = 1;
@@ -404,21 +415,25 @@ impl<'a, P: Policy, Q: Policy + ?Sized> Eval<'a, P, Q> {
             return;
         }
         let key = &g.key;
-        let mut prefixes: Vec<Prefix> = self
+        let prefixes: Vec<Prefix> = self
             .loc
             .keys()
             .chain(g.out.keys().filter(|p| !self.loc.contains_key(p)))
             .filter(|p| key.families.contains(p.family()))
             .copied()
             .collect();
-        prefixes.sort_unstable();
         let sole = match g.members.as_slice() {
             [only] if !g.refill => Some(*only),
             _ => None,
         };
+        // Sent sets for equal inputs are computed once, and compared
+        // with the Adj-RIB-Out's once per pair of handles.
+        let mut sent_cache: SentCache = Map::default();
+        let mut equal: Map<(*const AttrSet, *const AttrSet), bool> =
+            Map::default();
         for chunk in prefixes.chunks(BATCH) {
             let mut rows: Vec<(Prefix, u32, SourceId, Arc<AttrSet>)> =
-                Vec::new();
+                Vec::with_capacity(chunk.len());
             let mut table = Table::default();
             let mut words: Vec<u32> =
                 Vec::with_capacity(chunk.len() * ROUTE_STRIDE);
@@ -464,9 +479,8 @@ impl<'a, P: Policy, Q: Policy + ?Sized> Eval<'a, P, Q> {
                     }
                 }
             };
-            // Sent sets per prefix: (path id, source, attributes).
-            let mut fresh: Map<Prefix, Vec<(u32, SourceId, Arc<AttrSet>)>> =
-                Map::default();
+            // Sent sets in chunk order: (prefix, path id, source, set).
+            let mut fresh: Vec<Sent> = Vec::with_capacity(rows.len());
             for ((prefix, out_id, source, attrs), v) in
                 rows.into_iter().zip(verdicts)
             {
@@ -475,26 +489,41 @@ impl<'a, P: Policy, Q: Policy + ?Sized> Eval<'a, P, Q> {
                     Verdict::Accept => Vec::new(),
                     Verdict::AcceptWith(e) => e,
                 };
-                let sent = crate::export::transform(
-                    key,
-                    rib.cfg.cluster_id(),
-                    rib.src(source),
-                    prefix.family(),
-                    &attrs,
-                    &edits,
-                );
+                let family = prefix.family();
+                let ck = (Arc::as_ptr(&attrs), source, family, edits);
+                let sent = match sent_cache.get(&ck) {
+                    Some(s) => s.clone(),
+                    None => {
+                        let s = crate::export::transform(
+                            key,
+                            rib.cfg.cluster_id(),
+                            rib.src(source),
+                            family,
+                            &attrs,
+                            &ck.3,
+                        )
+                        .map(Arc::new);
+                        // Keep the path's handle alive with the key.
+                        sent_cache.insert(ck, s.clone());
+                        s
+                    }
+                };
                 if let Some(s) = sent {
-                    fresh.entry(prefix).or_default().push((
-                        out_id,
-                        source,
-                        Arc::new(s),
-                    ));
+                    fresh.push((prefix, out_id, source, s));
                 }
             }
+            let mut fresh = fresh.into_iter().peekable();
             for prefix in chunk {
-                let new = fresh.remove(prefix).unwrap_or_default();
+                let mut new: SmallVec<[(u32, SourceId, Arc<AttrSet>); 1]> =
+                    SmallVec::new();
+                while let Some((_, id, src, a)) =
+                    fresh.next_if(|(p, ..)| p == prefix)
+                {
+                    new.push((id, src, a));
+                }
                 let old = g.out.get(prefix);
-                let mut ids: Vec<u32> = new.iter().map(|e| e.0).collect();
+                let mut ids: SmallVec<[u32; 2]> =
+                    new.iter().map(|e| e.0).collect();
                 ids.extend(
                     old.iter().flat_map(|o| o.iter().map(|e| e.path_id)),
                 );
@@ -510,7 +539,13 @@ impl<'a, P: Policy, Q: Policy + ?Sized> Eval<'a, P, Q> {
                         .map(|e| (e.1, e.2.clone()));
                     let same = match (&before, &after) {
                         (Some(a), Some(b)) => {
-                            a.0 == b.0 && same_attrs(&a.1, &b.1)
+                            a.0 == b.0
+                                && *equal
+                                    .entry((
+                                        Arc::as_ptr(&a.1),
+                                        Arc::as_ptr(&b.1),
+                                    ))
+                                    .or_insert_with(|| same_attrs(&a.1, &b.1))
                         }
                         (None, None) => true,
                         _ => false,
@@ -550,7 +585,6 @@ impl<'a, P: Policy, Q: Policy + ?Sized> Eval<'a, P, Q> {
         let rib = self.rib;
         let mut prefixes: Vec<Prefix> = self.loc.keys().copied().collect();
         prefixes.extend(rib.fib.keys().filter(|p| !self.loc.contains_key(p)));
-        prefixes.sort_unstable();
         for chunk in prefixes.chunks(BATCH) {
             let mut table = Table::default();
             let mut words = Vec::new();
