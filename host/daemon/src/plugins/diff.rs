@@ -279,3 +279,142 @@ fn replace(
     }
     Ok(spec)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
+mod tests {
+    use bgplet_plugin::HostConfig;
+
+    use super::*;
+
+    /// The embedded defaults (calico on every hook), as an agent
+    /// without a manifest runs them.
+    fn running() -> ChainSpec {
+        let host = PluginHost::new(HostConfig::default()).unwrap();
+        let context = serde_json::json!({"node": {"name": "n1"}});
+        load::build(&host, None, &context).unwrap()
+    }
+
+    fn names(spec: &ChainSpec, hook: Hook) -> Vec<String> {
+        spec.chain(hook)
+            .iter()
+            .map(|p| p.name().to_owned())
+            .collect()
+    }
+
+    fn builtin(name: &str, config: Option<serde_json::Value>) -> Candidate {
+        Candidate::Plugin {
+            name: name.into(),
+            wasm: None,
+            builtin: Some(name.into()),
+            config,
+            vectors: None,
+        }
+    }
+
+    #[test]
+    fn a_plugin_of_a_new_name_is_appended_to_the_chains_of_its_hooks() {
+        let run = running();
+        let config = serde_json::json!({"peers": ["p"], "count": 2});
+        let spec = scratch(&run, builtin("prepend", Some(config))).unwrap();
+        assert_eq!(names(&spec, Hook::Export), ["calico", "prepend"]);
+        for hook in [Hook::Import, Hook::Selection, Hook::Kernel] {
+            assert_eq!(names(&spec, hook), ["calico"], "{hook}");
+        }
+        // The candidate got the node's context with its config.
+        let p = &spec.chain(Hook::Export)[1];
+        let init: serde_json::Value = serde_json::from_str(p.config()).unwrap();
+        assert_eq!(init["node"]["name"], "n1");
+        assert_eq!(init["plugin"]["count"], 2);
+    }
+
+    #[test]
+    fn the_running_plugins_are_detached_copies_and_tried_ones_unlisted() {
+        let run = running();
+        let host = run.chain(Hook::Import)[0].host();
+        let config = serde_json::json!({"peers": ["p"], "count": 2});
+        let spec = scratch(&run, builtin("prepend", Some(config))).unwrap();
+        let (live, copy) =
+            (&run.chain(Hook::Export)[0], &spec.chain(Hook::Export)[0]);
+        assert_eq!(copy.name(), "calico");
+        assert_eq!(copy.sha256(), live.sha256());
+        assert_ne!(copy.generation(), live.generation());
+        // One copy per plugin, shared by its chains.
+        let import = &spec.chain(Hook::Import)[0];
+        assert_eq!(import.generation(), copy.generation());
+        assert!(host.metrics_of("prepend").is_none());
+    }
+
+    #[test]
+    fn a_plugin_takes_the_place_of_its_namesake_and_keeps_its_config() {
+        let run = running();
+        let spec = scratch(&run, builtin("calico", None)).unwrap();
+        for hook in Hook::ALL {
+            assert_eq!(names(&spec, hook), ["calico"], "{hook}");
+            let (old, new) = (&run.chain(hook)[0], &spec.chain(hook)[0]);
+            assert_ne!(old.generation(), new.generation());
+            assert_eq!(old.config(), new.config());
+        }
+    }
+
+    #[test]
+    fn a_candidate_lacking_a_hook_its_namesake_runs_is_rejected() {
+        let run = running();
+        let gs = Candidate::Plugin {
+            name: "calico".into(),
+            wasm: None,
+            builtin: Some("graceful-shutdown".into()),
+            config: None,
+            vectors: None,
+        };
+        let err = scratch(&run, gs).unwrap_err();
+        assert!(matches!(err, ReloadError::Hook { .. }), "{err}");
+        assert_eq!(err.reason(), "hook");
+    }
+
+    #[test]
+    fn a_candidate_its_init_refuses_is_rejected_with_the_stage() {
+        let run = running();
+        let bad = serde_json::json!({"peers": [], "count": 0});
+        let err = scratch(&run, builtin("prepend", Some(bad))).unwrap_err();
+        assert_eq!(err.reason(), "init");
+        assert!(err.to_string().contains("count must be"), "{err}");
+    }
+
+    #[test]
+    fn a_wasm_candidate_is_pinned_to_itself_and_corrupt_bytes_are_refused() {
+        let run = running();
+        let wasm = |bytes: &[u8]| Candidate::Plugin {
+            name: "prepend".into(),
+            wasm: Some(ByteString(bytes.to_vec())),
+            builtin: None,
+            config: Some(serde_json::json!({"peers": ["p"], "count": 1})),
+            vectors: None,
+        };
+        let spec = scratch(&run, wasm(bgplet_plugins_bundle::PREPEND)).unwrap();
+        assert_eq!(names(&spec, Hook::Export), ["calico", "prepend"]);
+        let err = scratch(&run, wasm(b"not wasm")).unwrap_err();
+        assert_eq!(err.reason(), "compile", "{err}");
+    }
+
+    #[test]
+    fn a_manifest_candidate_is_built_as_a_reload_would() {
+        let run = running();
+        let manifest = "apiVersion: bgplet.dev/v1\n\
+                        hooks: {import: [{name: gs, builtin: graceful-shutdown}]}\n";
+        let c = Candidate::Manifest {
+            manifest: manifest.into(),
+            files: BTreeMap::new(),
+            origin: "test".into(),
+        };
+        let spec = scratch(&run, c).unwrap();
+        assert_eq!(names(&spec, Hook::Import), ["gs"]);
+        assert_eq!(names(&spec, Hook::Export), ["calico"]);
+        let c = Candidate::Manifest {
+            manifest: "apiVersion: v9\n".into(),
+            files: BTreeMap::new(),
+            origin: "test".into(),
+        };
+        assert_eq!(scratch(&run, c).unwrap_err().reason(), "manifest");
+    }
+}

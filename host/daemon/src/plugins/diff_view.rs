@@ -318,3 +318,99 @@ pub fn print(reply: &DiffReply) {
         line(row);
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
+mod tests {
+    use std::sync::Arc;
+
+    use bgplet_rib::{BestChange, ExportChange, ImportChange, KernelDiff};
+    use bgplet_wire::attribute::AsPath;
+    use bgplet_wire::{NextHop, PathAttributes};
+
+    use super::*;
+
+    fn set(path: &[u32], nh: &str) -> Arc<AttrSet> {
+        let attrs = PathAttributes {
+            as_path: Some(AsPath::sequence(path.iter().copied())),
+            ..PathAttributes::default()
+        };
+        Arc::new(AttrSet::new(attrs, Some(NextHop::V4(nh.parse().unwrap()))))
+    }
+
+    fn change() -> PrefixChange {
+        let a = set(&[65001], "10.0.0.2");
+        PrefixChange {
+            prefix: "192.0.2.0/24".parse().unwrap(),
+            import: vec![ImportChange {
+                source: "tor".into(),
+                path_id: 0,
+                before: Some(a.clone()),
+                after: None,
+            }],
+            best: Some(BestChange {
+                before: Some(PathRef {
+                    source: "tor".into(),
+                    path_id: 0,
+                    attrs: a.clone(),
+                }),
+                after: Some(PathRef {
+                    source: "tor2".into(),
+                    path_id: 3,
+                    attrs: a.clone(),
+                }),
+            }),
+            export: vec![ExportChange {
+                group: 1,
+                peers: vec!["m1".into(), "m2".into()],
+                path_id: 0,
+                before: Some(set(&[64512, 65001], "10.0.0.1")),
+                after: Some(set(&[64512, 64512, 64512, 65001], "10.0.0.1")),
+            }],
+            kernel: Some(KernelDiff {
+                before: Some(KernelRoute {
+                    action: KernelOp::Install,
+                    next_hops: vec!["10.0.0.2".parse().unwrap()],
+                    metric: 5,
+                }),
+                after: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn each_difference_is_one_row_with_only_the_changed_attributes() {
+        let rows = rows(&[change()]);
+        let kinds: Vec<&str> = rows.iter().map(|r| r.change.as_str()).collect();
+        assert_eq!(kinds, ["import", "best", "export", "kernel"]);
+        let (import, best, export, kernel) =
+            (&rows[0], &rows[1], &rows[2], &rows[3]);
+        assert_eq!(import.subject, "from tor");
+        assert_eq!(import.before, "next_hop 10.0.0.2, as_path 65001");
+        assert_eq!(import.after, "rejected");
+        assert_eq!(
+            (best.before.as_str(), best.after.as_str()),
+            ("tor", "tor2 (path id 3)")
+        );
+        assert_eq!(export.subject, "to m1,m2");
+        assert_eq!(export.attributes, ["as_path"]);
+        assert_eq!(export.before, "as_path 64512 65001");
+        assert_eq!(export.after, "as_path 64512 64512 64512 65001");
+        assert_eq!(kernel.before, "via 10.0.0.2 metric 5");
+        assert_eq!(kernel.after, "not installed");
+        assert!(rows.iter().all(|r| r.prefix == "192.0.2.0/24"));
+    }
+
+    #[test]
+    fn an_attribute_only_one_side_has_shows_as_none() {
+        let a = set(&[1], "10.0.0.2");
+        let mut b = AttrSet::clone(&a);
+        b.attrs.local_pref = Some(0);
+        let pair = attrs_pair(Some(&a), Some(&b), "rejected");
+        assert_eq!(
+            (pair.before.as_str(), pair.after.as_str()),
+            ("local_pref none", "local_pref 0")
+        );
+        assert_eq!(pair.attributes, ["local_pref"]);
+    }
+}
