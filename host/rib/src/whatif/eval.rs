@@ -88,12 +88,16 @@ impl<'a, P: Policy, Q: Policy + ?Sized> Eval<'a, P, Q> {
             self.export_group(gid);
         }
         self.kernel_all();
-        let mut prefixes: Vec<Prefix> = self.rib.loc.keys().copied().collect();
-        prefixes
-            .extend(self.loc.keys().filter(|p| !self.rib.loc.contains_key(p)));
-        prefixes.extend(self.rib.fib.keys().filter(|p| {
-            !self.rib.loc.contains_key(p) && !self.loc.contains_key(p)
-        }));
+        let rib = self.rib;
+        let prefixes = rib.loc.len()
+            + self.loc.keys().filter(|p| !rib.loc.contains_key(p)).count()
+            + rib
+                .fib
+                .keys()
+                .filter(|p| {
+                    !rib.loc.contains_key(p) && !self.loc.contains_key(p)
+                })
+                .count();
         let mut changes: Vec<PrefixChange> = self
             .changes
             .into_values()
@@ -102,7 +106,7 @@ impl<'a, P: Policy, Q: Policy + ?Sized> Eval<'a, P, Q> {
         changes.sort_by_key(|c| c.prefix);
         WhatIf {
             changes,
-            prefixes: prefixes.len(),
+            prefixes,
             paths: self.paths,
             policy_errors: self.errors,
             last_policy_error: self.last_error,
