@@ -397,6 +397,100 @@ mod tests {
         assert_eq!(err.reason(), "compile", "{err}");
     }
 
+    /// Not a check: a what-if through the real plugins against a
+    /// reevaluation of the same 100,000 routes (`cargo nextest run -p
+    /// bgplet --run-ignored only what_if_with`).
+    #[test]
+    #[ignore]
+    fn what_if_with_the_calico_plugin_costs_about_a_reevaluation() {
+        use bgplet_rib::{PeerConfig, PeerKind, Rib, RibConfig, RouteUpdate};
+        use bgplet_wire::attribute::{AsPath, Community, Origin};
+        use bgplet_wire::{
+            AfiSafi, NextHop, Nlri, PathAttributes, Prefix, SessionContext,
+        };
+
+        let run = running();
+        let live = PolicyChains::new(run.clone());
+        let mut rib = Rib::new(
+            RibConfig {
+                router_id: "10.0.0.1".parse().unwrap(),
+                local_as: 64512,
+                cluster_id: None,
+                own_addresses: vec!["10.0.0.1".parse().unwrap()],
+            },
+            live.worker(),
+        );
+        let peer = |name: &str, addr: &str| PeerConfig {
+            name: name.into(),
+            kind: PeerKind::Global,
+            address: addr.parse().unwrap(),
+            local_v4: Some("10.0.0.1".parse().unwrap()),
+            local_v6: None,
+            router_id: addr.parse().unwrap(),
+            local_as: 64512,
+            peer_as: 65001,
+            ibgp: false,
+            rr_client: false,
+            check_cluster_list: false,
+            allow_local_as: 0,
+            next_hop_mode: bgplet_rib::NextHopMode::Auto,
+            filters: Vec::new(),
+            ctx: SessionContext {
+                four_octet_as: true,
+                ..Default::default()
+            },
+            families: [AfiSafi::IPV4_UNICAST].into_iter().collect(),
+            enhanced_route_refresh: false,
+        };
+        rib.peer_up(peer("tor", "192.0.2.1")).unwrap();
+        rib.peer_up(peer("tor2", "192.0.2.2")).unwrap();
+        let n = 100_000u32;
+        let prefixes: Vec<Prefix> = (0..n)
+            .map(|i| {
+                let b = i.to_be_bytes();
+                format!("{}.{}.{}.0/24", 100 + b[1], b[2], b[3])
+                    .parse()
+                    .unwrap()
+            })
+            .collect();
+        for chunk in prefixes.chunks(1000) {
+            let update = RouteUpdate {
+                announced: vec![(
+                    NextHop::V4("192.0.2.1".parse().unwrap()),
+                    chunk.iter().map(|p| Nlri::new(*p)).collect(),
+                )],
+                attributes: PathAttributes {
+                    origin: Some(Origin::Igp),
+                    as_path: Some(AsPath::sequence([65001])),
+                    communities: Some(vec![Community::GRACEFUL_SHUTDOWN]),
+                    ..PathAttributes::default()
+                },
+                ..RouteUpdate::default()
+            };
+            rib.update("tor", update).unwrap();
+        }
+        // LOCAL_PREF 0 for every route: an import change, a best path
+        // change and another kernel metric per prefix.
+        let spec = scratch(&run, builtin("graceful-shutdown", None)).unwrap();
+        let mut cand = PolicyChains::new(spec).worker();
+        for round in 0..2 {
+            let t = std::time::Instant::now();
+            let out = rib.reevaluate();
+            let reevaluate = t.elapsed();
+            let t = std::time::Instant::now();
+            let w = rib.what_if(&mut cand);
+            let what_if = t.elapsed();
+            eprintln!(
+                "round {round}: {} prefixes: what-if {what_if:?} ({} \
+                 changes), reevaluate {reevaluate:?} ({} outputs)",
+                w.prefixes,
+                w.changes.len(),
+                out.len()
+            );
+            assert_eq!(w.changes.len(), prefixes.len());
+        }
+    }
+
     #[test]
     fn a_manifest_candidate_is_built_as_a_reload_would() {
         let run = running();
