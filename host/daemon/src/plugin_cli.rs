@@ -47,18 +47,21 @@ pub enum PluginCommand {
         config: String,
     },
     /// Show what a plugin would change in a running agent, before
-    /// anything is activated: per prefix, the import verdicts, the best
-    /// path, what each update group is sent and the kernel route, now
-    /// and under the candidate. The agent validates the candidate as a
-    /// reload would (pin, compile, imports, world, init, self-test) and
-    /// evaluates every route under it; sessions, routes and the kernel
-    /// are left alone. FILE is either a plugin (a wasm component or an
-    /// embedded plugin's name), which takes the place of the running
-    /// plugin of the same name in every chain that has it and is
-    /// appended to the chain of every other hook it declares; or a
-    /// manifest (a directory or manifest.yaml): the complete candidate
-    /// chains, as a reload would read them. A rejected candidate prints
-    /// why and exits non-zero.
+    /// anything is activated.
+    ///
+    /// Per prefix: the import verdicts, the best path, what each update
+    /// group is sent and the kernel route, now and under the candidate.
+    /// The agent validates the candidate as a reload would (pin,
+    /// compile, imports, world, init, self-test) and evaluates every
+    /// route under it; sessions, routes and the kernel are left alone.
+    ///
+    /// FILE is either a plugin (a wasm component or an embedded
+    /// plugin's name), which takes the place of the running plugin of
+    /// the same name in every chain that has it and is appended to the
+    /// chain of every other hook it declares; or a manifest (a directory
+    /// or manifest.yaml): the complete candidate chains, as a reload
+    /// would read them. A rejected candidate prints why and exits
+    /// non-zero.
     Diff {
         /// The wasm component, embedded plugin name, manifest directory
         /// or manifest.yaml.
