@@ -60,7 +60,10 @@ pub(super) struct Eval<'a, P, Q: ?Sized> {
     last_error: Option<PolicyError>,
     /// The scratch Loc-RIB: candidates with their selection marks.
     loc: Map<Prefix, Cands>,
-    changes: Map<Prefix, PrefixChange>,
+    /// Differences found so far, and where each prefix's entry is (the
+    /// entries are large: they are not moved by map growth).
+    changes: Vec<PrefixChange>,
+    index: Map<Prefix, usize>,
     paths: usize,
 }
 
@@ -71,8 +74,13 @@ impl<'a, P: Policy, Q: Policy + ?Sized> Eval<'a, P, Q> {
             policy,
             errors: PolicyErrors::default(),
             last_error: None,
-            loc: Map::default(),
-            changes: Map::default(),
+            // Sized for the whole table: no rehashing while it fills.
+            loc: Map::with_capacity_and_hasher(
+                rib.loc.len(),
+                Default::default(),
+            ),
+            changes: Vec::new(),
+            index: Map::default(),
             paths: 0,
         }
     }
@@ -98,12 +106,9 @@ impl<'a, P: Policy, Q: Policy + ?Sized> Eval<'a, P, Q> {
                     !rib.loc.contains_key(p) && !self.loc.contains_key(p)
                 })
                 .count();
-        let mut changes: Vec<PrefixChange> = self
-            .changes
-            .into_values()
-            .filter(|c| !c.is_empty())
-            .collect();
-        changes.sort_by_key(|c| c.prefix);
+        let mut changes = self.changes;
+        changes.retain(|c| !c.is_empty());
+        changes.sort_unstable_by_key(|c| c.prefix);
         WhatIf {
             changes,
             prefixes,
@@ -123,9 +128,12 @@ impl<'a, P: Policy, Q: Policy + ?Sized> Eval<'a, P, Q> {
     }
 
     fn change(&mut self, prefix: Prefix) -> &mut PrefixChange {
-        self.changes
-            .entry(prefix)
-            .or_insert_with(|| PrefixChange::new(prefix))
+        let changes = &mut self.changes;
+        let i = *self.index.entry(prefix).or_insert_with(|| {
+            changes.push(PrefixChange::new(prefix));
+            changes.len() - 1
+        });
+        &mut self.changes[i]
     }
 
     fn name(&self, id: SourceId) -> Arc<str> {
@@ -138,7 +146,10 @@ impl<'a, P: Policy, Q: Policy + ?Sized> Eval<'a, P, Q> {
     /// Stage 1: every stored received path (per session, batched by
     /// attribute set as `reimport_peer` does) and every local route.
     fn import_all(&mut self) -> Map<Prefix, Imports> {
-        let mut out: Map<Prefix, Imports> = Map::default();
+        let mut out: Map<Prefix, Imports> = Map::with_capacity_and_hasher(
+            self.rib.loc.len(),
+            Default::default(),
+        );
         let rib = self.rib;
         for (&id, peer) in &rib.peers {
             let mut batches: Map<*const AttrSet, (Arc<AttrSet>, Vec<Row>)> =
