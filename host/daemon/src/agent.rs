@@ -243,11 +243,16 @@ impl Agent {
     ) {
         match candidate {
             Ok(bundle) => {
-                if self.policies.reload(bundle).await.is_ok() {
+                let outcome = self.policies.reload(bundle).await;
+                crate::plugins::reloads::count(&outcome);
+                if outcome.is_ok() {
                     let _ = self.store.send(StoreEvent::Reevaluate).await;
                 }
             }
-            Err(e) => self.policies.refuse("plugin source", &e),
+            Err(e) => {
+                crate::plugins::reloads::unreadable(&e);
+                self.policies.refuse("plugin source", &e)
+            }
         }
     }
 

@@ -22,6 +22,12 @@ pub enum Request {
     Status,
     /// Every path of every prefix.
     Routes,
+    /// What a plugin candidate would change, without activating it
+    /// (`bgplet plugin diff`).
+    PluginDiff {
+        /// The candidate.
+        candidate: crate::plugins::diff::Candidate,
+    },
 }
 
 /// The answer to [`Request::Status`].
@@ -153,6 +159,14 @@ pub enum Query {
     Bird(oneshot::Sender<crate::birdctl::BirdView>),
     /// Answer with the session part of /metrics.
     Metrics(oneshot::Sender<crate::metrics::MetricsView>),
+    /// Answer with the active plugin chains and their generation.
+    Chains(oneshot::Sender<(u64, bgplet_plugin::ChainSpec)>),
+    /// Evaluate every route under this policy without activating it;
+    /// answer with the differences and the evaluation time.
+    WhatIf(
+        Box<bgplet_plugin::PolicyChain>,
+        oneshot::Sender<(bgplet_rib::WhatIf, std::time::Duration)>,
+    ),
 }
 
 /// Serves the control socket until the task is dropped.
@@ -222,6 +236,13 @@ async fn serve_one(
         Ok(Request::Routes) => {
             let (tx, rx) = oneshot::channel();
             answer(&queries, Query::Routes(tx), rx).await
+        }
+        Ok(Request::PluginDiff { candidate }) => {
+            crate::plugins::diff::serve(&queries, candidate)
+                .await
+                .and_then(|r| {
+                    serde_json::to_string(&r).map_err(|e| e.to_string())
+                })
         }
         Err(e) => Err(format!("bad request: {e}")),
     };

@@ -14,13 +14,10 @@ mod tests;
 pub use http::{DEFAULT_ADDR, Health, MetricsServer, Probe};
 pub use render::{CONTENT_TYPE, render};
 
-/// Upper bounds (seconds) of the plugin latency histogram: a WASM hook
-/// normally answers in microseconds; the top buckets catch fuel or
-/// epoch timeouts.
-pub const LATENCY_BUCKETS: [f64; 12] = [
-    0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5,
-    0.005, 0.01, 0.1, 1.0,
-];
+/// Upper bounds (seconds) of the plugin latency histogram: the plugin
+/// host's buckets (a WASM hook normally answers in microseconds; the top
+/// buckets catch calls running into the deadline).
+pub const LATENCY_BUCKETS: [f64; 12] = bgplet_plugin::LATENCY_BUCKETS;
 
 /// Everything exported, as of one moment.
 #[derive(Debug, Clone, Default)]
@@ -31,6 +28,8 @@ pub struct MetricsView {
     pub sessions: Vec<SessionMetrics>,
     /// One entry per loaded policy plugin.
     pub plugins: Vec<PluginMetrics>,
+    /// Plugin reloads (manifest changes) by outcome.
+    pub reloads: ReloadMetrics,
     /// Kernel route programming.
     pub fib: FibMetrics,
 }
@@ -127,8 +126,8 @@ pub struct PluginMetrics {
     pub plugin: String,
     /// One entry per hook the plugin implements.
     pub hooks: Vec<HookMetrics>,
-    /// Hot reload outcomes.
-    pub reloads: ReloadCounts,
+    /// Loads of this plugin name (start, reloads, context changes).
+    pub loads: LoadCounts,
 }
 
 /// Calls of one hook of one plugin.
@@ -159,15 +158,23 @@ pub struct HookErrors {
     pub malformed: u64,
 }
 
-/// Plugin reloads, by the `outcome` label.
+/// Loads of one plugin name, by the `outcome` label.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ReloadCounts {
-    /// The new module replaced the old one.
+pub struct LoadCounts {
+    /// Compiled, checked and initialised.
     pub ok: u64,
-    /// The new module failed validation; the old one stays.
+    /// Refused by a load stage (compile, imports, world, init).
     pub rejected: u64,
-    /// Loading failed for another reason (I/O, instantiation).
-    pub failed: u64,
+}
+
+/// Reloads of the whole plugin set (a new manifest).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReloadMetrics {
+    /// Validated and swapped in.
+    pub applied: u64,
+    /// Refused, per `reason` label (the failed stage), the running
+    /// plugins kept.
+    pub rejected: Vec<(String, u64)>,
 }
 
 /// Kernel route programming.
@@ -215,6 +222,19 @@ impl Histogram {
     /// An empty histogram with [`LATENCY_BUCKETS`].
     pub fn latency() -> Self {
         Self::new(&LATENCY_BUCKETS)
+    }
+
+    /// A histogram observed elsewhere: `counts` per bucket (not
+    /// cumulative, the +Inf bucket last; missing buckets count 0, extra
+    /// ones are added to +Inf) and the sum of the observations.
+    pub fn from_counts(bounds: &[f64], counts: &[u64], sum: f64) -> Self {
+        let mut h = Self::new(bounds);
+        let last = h.counts.len() - 1;
+        for (i, &n) in counts.iter().enumerate() {
+            h.counts[i.min(last)] += n;
+        }
+        h.sum = sum;
+        h
     }
 
     /// Records one observation (seconds).

@@ -24,8 +24,8 @@ use crate::birdctl::{
 use crate::control::Query;
 use crate::metrics::{
     self, FamilyPrefixes, FibMetrics, FibOps, Health, HookErrors, HookMetrics,
-    MetricsServer, MetricsView, Probe, ReloadCounts, SessionMetrics,
-    SessionState,
+    LoadCounts, MetricsServer, MetricsView, Probe, ReloadMetrics,
+    SessionMetrics, SessionState,
 };
 use crate::routing::{Event, NodeInfo, PeerInfo};
 
@@ -240,6 +240,7 @@ pub fn metrics_view<P: Policy>(
         version: env!("CARGO_PKG_VERSION").into(),
         sessions,
         plugins: Vec::new(),
+        reloads: ReloadMetrics::default(),
         fib: FibMetrics::default(),
     }
 }
@@ -316,6 +317,7 @@ pub async fn start(
                     }
                     let Ok(mut view) = rx.await else { continue };
                     view.plugins = plugin_metrics(&plugins);
+                    view.reloads = reload_metrics();
                     view.fib = fib_metrics(&fib);
                     let _ = reply.send(view);
                 }
@@ -394,21 +396,38 @@ fn plugin_metrics(host: &PluginHost) -> Vec<metrics::PluginMetrics> {
                                 malformed: fault(FaultKind::Malformed),
                             },
                             fallbacks: of(&m.fallbacks) + of(&m.defaults),
-                            latency: metrics::Histogram::latency(),
+                            latency: {
+                                let l = m.latency_of(hook);
+                                metrics::Histogram::from_counts(
+                                    &metrics::LATENCY_BUCKETS,
+                                    &l.counts,
+                                    l.sum_seconds(),
+                                )
+                            },
                         }
                     })
                     .collect();
             metrics::PluginMetrics {
                 plugin: m.plugin.clone(),
                 hooks,
-                reloads: ReloadCounts {
+                loads: LoadCounts {
                     ok: m.loads,
                     rejected: m.load_failures,
-                    failed: 0,
                 },
             }
         })
         .collect()
+}
+
+fn reload_metrics() -> ReloadMetrics {
+    let (applied, rejected) = crate::plugins::reloads::snapshot();
+    ReloadMetrics {
+        applied,
+        rejected: rejected
+            .into_iter()
+            .map(|(r, n)| (r.to_owned(), n))
+            .collect(),
+    }
 }
 
 fn fib_metrics(fib: &FibCounters) -> FibMetrics {

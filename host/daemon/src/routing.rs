@@ -339,6 +339,20 @@ impl Routing {
             Event::Query(Query::Metrics(tx)) => {
                 let _ = tx.send(self.metrics_view());
             }
+            Event::Query(Query::Chains(tx)) => {
+                let _ = tx.send(self.rib.policy_mut().active_spec());
+            }
+            Event::Query(Query::WhatIf(mut policy, tx)) => {
+                let t = std::time::Instant::now();
+                let what = self.rib.what_if(&mut *policy);
+                let took = t.elapsed();
+                info!(
+                    ?took,
+                    changed = what.changes.len(),
+                    "plugin diff evaluated"
+                );
+                let _ = tx.send((what, took));
+            }
         }
     }
 

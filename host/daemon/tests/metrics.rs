@@ -48,8 +48,12 @@ fn view() -> MetricsView {
                 fallbacks: 0,
                 latency,
             }],
-            reloads: ReloadCounts::default(),
+            loads: LoadCounts::default(),
         }],
+        reloads: ReloadMetrics {
+            applied: 1,
+            rejected: vec![("self_test".to_owned(), 2)],
+        },
         fib: FibMetrics::default(),
     }
 }
@@ -101,6 +105,9 @@ fn prometheus_clients_parser_reads_every_sample_back() {
         "histogram|bgplet_plugin_call_duration_seconds_count|{\"hook\": \
          \"import\", \"plugin\": \"odd \\\"name\\\"\\\\\\nhere\"}|2.0",
         "gauge|bgplet_fib_pending|{}|0.0",
+        "counter|bgplet_plugin_reloads_total|{\"outcome\": \"applied\"}|1.0",
+        "counter|bgplet_plugin_reloads_total|{\"outcome\": \"rejected\", \
+         \"reason\": \"self_test\"}|2.0",
     ] {
         assert!(
             parsed.lines().any(|l| l == expected),

@@ -217,6 +217,17 @@ impl PolicyChain {
         self.active.id
     }
 
+    /// The latest activated chains (the ones the next batch uses) and
+    /// their generation, e.g. to build a what-if variant of them.
+    /// Fallback generations are not part of a spec.
+    pub fn active_spec(&self) -> (u64, ChainSpec) {
+        let g = self.shared.current.load();
+        let hooks = std::array::from_fn(|i| {
+            g.hooks[i].iter().map(|s| s.current.clone()).collect()
+        });
+        (g.id, ChainSpec { hooks })
+    }
+
     /// Picks up a swap; drops the instances of plugins no longer used.
     fn refresh(&mut self) {
         let cur = self.shared.current.load();

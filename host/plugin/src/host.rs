@@ -38,7 +38,7 @@ use crate::stats::{PluginMetrics, PluginStats};
 /// ```
 #[derive(Clone)]
 pub struct PluginHost {
-    inner: Arc<HostInner>,
+    pub(crate) inner: Arc<HostInner>,
 }
 
 pub(crate) struct HostInner {
@@ -48,7 +48,7 @@ pub(crate) struct HostInner {
     cache: ArtifactCache,
     pub(crate) node: Arc<ArcSwap<NodeRecord>>,
     stats: Mutex<BTreeMap<String, Arc<PluginStats>>>,
-    next_generation: AtomicU64,
+    pub(crate) next_generation: AtomicU64,
     _ticker: Ticker,
 }
 
@@ -128,6 +128,20 @@ impl PluginHost {
             Err(e) => tracing::warn!("plugin rejected: {e}"),
         }
         r
+    }
+
+    /// [`Self::load`] for a plugin that is only tried (`bgplet plugin
+    /// diff`): every stage is the same, but its counters are its own
+    /// rather than those of its name, so trying a candidate leaves the
+    /// live plugins' metrics alone.
+    pub fn load_detached(
+        &self,
+        name: &str,
+        wasm: &[u8],
+        config: &str,
+    ) -> Result<LoadedPlugin, LoadError> {
+        let stats = Arc::default();
+        self.inner.load(name, wasm, config, &stats, &self.inner)
     }
 
     /// Counters of every plugin name ever loaded, by name.

@@ -233,7 +233,10 @@ impl Runner {
         inst.store.data_mut().hook = hook.as_str();
         inst.store.data_mut().limiter.denied = false;
         inst.store.set_epoch_deadline(cfg.ticks(cfg.call_deadline));
-        match f(&inst.hot, &mut inst.store) {
+        let started = std::time::Instant::now();
+        let answer = f(&inst.hot, &mut inst.store);
+        p.stats.observe(hook, started.elapsed());
+        match answer {
             Ok(r) => Ok(r),
             Err(e) => {
                 let fault = classify(&e, inst.store.data().limiter.denied);

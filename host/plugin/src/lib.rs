@@ -49,7 +49,8 @@
 //!
 //! Metrics: [`PluginHost::metrics`] returns, per plugin name, calls,
 //! faults per hook and kind, fallbacks, defaults, instantiations, loads
-//! and the plugin's own `count` counters.
+//! the per-hook call latency histogram and the plugin's own `count`
+//! counters.
 
 mod bindings;
 mod cache;
@@ -71,7 +72,7 @@ pub use error::{Fault, FaultKind, HostError, LoadError};
 pub use host::PluginHost;
 pub use plugin::{Hook, LoadedPlugin, PluginInfo};
 pub use state::NodeRecord;
-pub use stats::{PluginMetrics, PluginStats};
+pub use stats::{LATENCY_BUCKETS, LatencySnapshot, PluginMetrics, PluginStats};
 
 // The daemon moves each worker's policy to its thread and shares the
 // host, the chains and loaded plugins between threads.

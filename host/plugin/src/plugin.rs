@@ -129,6 +129,37 @@ impl LoadedPlugin {
     pub fn config(&self) -> &str {
         &self.inner.config
     }
+
+    /// The host it was loaded into.
+    pub fn host(&self) -> crate::PluginHost {
+        crate::PluginHost {
+            inner: self.inner.host.clone(),
+        }
+    }
+
+    /// The same compiled plugin and configuration as a new generation
+    /// with counters of its own: for scratch chains (a what-if), whose
+    /// calls must not count as the live plugin's.
+    pub fn detached(&self) -> LoadedPlugin {
+        let i = &self.inner;
+        LoadedPlugin {
+            inner: Arc::new(PluginInner {
+                name: i.name.clone(),
+                generation: i
+                    .host
+                    .next_generation
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                sha256: i.sha256,
+                source: i.source,
+                info: i.info.clone(),
+                config: i.config.clone(),
+                pre: i.pre.clone(),
+                hot: i.hot.clone(),
+                stats: Arc::default(),
+                host: i.host.clone(),
+            }),
+        }
+    }
 }
 
 impl fmt::Debug for LoadedPlugin {

@@ -420,7 +420,7 @@ impl<P: Policy> Rib<P> {
 }
 
 /// The host's own export rules that no plugin decides.
-fn host_allows(key: &GroupKey, src: Src, attrs: &AttrSet) -> bool {
+pub(crate) fn host_allows(key: &GroupKey, src: Src, attrs: &AttrSet) -> bool {
     // RFC 4456 section 6 (calico-bgp.md 5.2): an iBGP-learned route goes
     // to another iBGP peer only if one of the two is a client.
     if !src.local && src.ibgp && key.ibgp && !src.rr_client && !key.rr_client {
@@ -443,7 +443,7 @@ fn host_allows(key: &GroupKey, src: Src, attrs: &AttrSet) -> bool {
 
 /// The attributes sent to a group for one path: the plugin's edits,
 /// then the mechanical rules. `None` when no usable next hop exists.
-fn transform(
+pub(crate) fn transform(
     key: &GroupKey,
     cluster_id: std::net::Ipv4Addr,
     src: Src,

@@ -321,7 +321,7 @@ impl<P: Policy> Rib<P> {
 /// The attributes a local route starts with: ORIGIN IGP, an empty
 /// AS_PATH, its communities sorted and without duplicates, no next hop
 /// (each session puts its own address, calico-bgp.md 5.3).
-fn local_attrs(r: &LocalRoute) -> AttrSet {
+pub(crate) fn local_attrs(r: &LocalRoute) -> AttrSet {
     let mut communities = r.communities.clone();
     communities.sort();
     communities.dedup();

@@ -20,7 +20,8 @@
 //!
 //! Layout: [`attrs`] (interning), [`config`] (inputs), [`safety`],
 //! `import`, `select`, `export`, `group`, [`kernel`], `restart`
-//! (graceful restart, receiving side), `view`,
+//! (graceful restart, receiving side), `view`, [`whatif`] (a policy
+//! evaluated without activating it, [`Rib::what_if`]),
 //! `words` (the packed ABI from the RIB's side).
 
 //! ```
@@ -110,6 +111,7 @@ mod rib;
 pub mod safety;
 mod select;
 mod view;
+pub mod whatif;
 mod words;
 
 pub use attrs::AttrSet;
@@ -120,3 +122,7 @@ pub use kernel::{KernelChange, KernelOp};
 pub use rib::{Output, PolicyErrors, Rib};
 pub use safety::{SafetyCounters, SafetyDrop};
 pub use view::{PathView, PeerView, ReceivedView, RibStats, RouteView};
+pub use whatif::{
+    BestChange, ExportChange, ImportChange, KernelDiff, KernelRoute, PathRef,
+    PrefixChange, WhatIf,
+};

@@ -13,7 +13,7 @@ use crate::words::{neighbor_as, path_len};
 
 /// Prefixes per selection call: large enough to amortise the call,
 /// small enough to bound one batch's memory.
-const BATCH: usize = 512;
+pub(crate) const BATCH: usize = 512;
 
 /// LOCAL_PREF at or above which a BGP route carries an elevated Calico
 /// priority and selection preference 200: 2147483647 minus a metric
@@ -168,7 +168,7 @@ impl<P: Policy> Rib<P> {
 
 /// The selection key of a candidate (docs/plugin-abi.md, "Selection
 /// keys"; defaults per RFC 4271 9.1.2 and RFC 4456 9).
-fn key_of(
+pub(crate) fn key_of(
     c: &Cand,
     peers: &crate::attrs::Map<u32, crate::rib::Peer>,
     cfg: &crate::config::RibConfig,
@@ -219,7 +219,7 @@ fn key_of(
 /// LOCAL_PREF, AS_PATH length, ORIGIN, router id, peer address; no
 /// multipath. Deterministic, so a failing plugin cannot make the
 /// result depend on arrival order.
-fn fallback(keys: &[u32], counts: &[u32]) -> Vec<Selection> {
+pub(crate) fn fallback(keys: &[u32], counts: &[u32]) -> Vec<Selection> {
     let mut out = Vec::with_capacity(counts.len());
     let mut rows = keys.chunks_exact(bgplet_plugin_abi::KEY_STRIDE);
     for &n in counts {

@@ -158,18 +158,32 @@ fn render_plugins(w: &mut Writer, view: &MetricsView) {
         w.histogram("bgplet_plugin_call_duration_seconds", &labels, &h.latency);
     }
     w.family(
-        "bgplet_plugin_reloads_total",
+        "bgplet_plugin_loads_total",
         "counter",
-        "Plugin reloads by outcome (ok, rejected, failed).",
+        "Plugin loads by name and outcome (ok, rejected).",
     );
     for p in &view.plugins {
-        let r = p.reloads;
-        for (outcome, n) in
-            [("ok", r.ok), ("rejected", r.rejected), ("failed", r.failed)]
-        {
+        let l = p.loads;
+        for (outcome, n) in [("ok", l.ok), ("rejected", l.rejected)] {
             let labels = [("plugin", p.plugin.as_str()), ("outcome", outcome)];
-            w.sample("bgplet_plugin_reloads_total", &labels, n);
+            w.sample("bgplet_plugin_loads_total", &labels, n);
         }
+    }
+    w.family(
+        "bgplet_plugin_reloads_total",
+        "counter",
+        "Plugin set reloads by outcome (applied, rejected) and, when \
+         rejected, the failed stage.",
+    );
+    let r = &view.reloads;
+    w.sample(
+        "bgplet_plugin_reloads_total",
+        &[("outcome", "applied")],
+        r.applied,
+    );
+    for (reason, n) in &r.rejected {
+        let labels = [("outcome", "rejected"), ("reason", reason.as_str())];
+        w.sample("bgplet_plugin_reloads_total", &labels, n);
     }
 }
 

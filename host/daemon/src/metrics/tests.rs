@@ -52,12 +52,12 @@ pub(crate) fn sample_view() -> MetricsView {
                 fallbacks: 3,
                 latency,
             }],
-            reloads: ReloadCounts {
-                ok: 2,
-                rejected: 1,
-                failed: 0,
-            },
+            loads: LoadCounts { ok: 2, rejected: 1 },
         }],
+        reloads: ReloadMetrics {
+            applied: 3,
+            rejected: vec![("pin".to_owned(), 1), ("init".to_owned(), 0)],
+        },
         fib: FibMetrics {
             operations: FibOps {
                 add: 10,
@@ -167,7 +167,7 @@ fn every_family_has_help_and_type_before_its_samples() {
             assert!(declared.iter().any(|d| d == name), "{name} undeclared");
         }
     }
-    assert_eq!(declared.len(), 16);
+    assert_eq!(declared.len(), 17);
     assert!(text.contains("bgplet_build_info{version=\"\"} 1\n"));
 }
 
@@ -180,4 +180,26 @@ fn histogram_counts_overflow_into_the_inf_bucket() {
     assert_eq!(h.cumulative(), vec![(1.0, 1), (2.0, 2), (f64::INFINITY, 3)]);
     assert_eq!(h.count(), 3);
     assert!((h.sum() - 11.5).abs() < 1e-9);
+}
+
+#[test]
+fn reloads_render_by_outcome_and_reason() {
+    let text = render(&sample_view());
+    let expected = "\
+bgplet_plugin_reloads_total{outcome=\"applied\"} 3
+bgplet_plugin_reloads_total{outcome=\"rejected\",reason=\"pin\"} 1
+bgplet_plugin_reloads_total{outcome=\"rejected\",reason=\"init\"} 0
+";
+    assert!(text.contains(expected), "{text}");
+    assert!(text.contains(
+        "bgplet_plugin_loads_total{plugin=\"calico \\\"default\\\"\\\\v1\\nx\",\
+         outcome=\"rejected\"} 1\n"
+    ));
+}
+
+#[test]
+fn a_histogram_from_counts_keeps_them_and_folds_extra_buckets_into_inf() {
+    let h = Histogram::from_counts(&[1.0, 2.0], &[1, 0, 2, 5], 7.5);
+    assert_eq!(h.cumulative(), vec![(1.0, 1), (2.0, 1), (f64::INFINITY, 8)]);
+    assert!((h.sum() - 7.5).abs() < 1e-9);
 }

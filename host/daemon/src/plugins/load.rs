@@ -85,6 +85,29 @@ pub enum ReloadError {
     },
 }
 
+impl ReloadError {
+    /// A short, stable name of the failed stage, for the `reason` label
+    /// of `bgplet_plugin_reloads_total`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Manifest(_) => "manifest",
+            Self::Source(_) | Self::Missing { .. } => "source",
+            Self::Pin { .. } => "pin",
+            Self::Load(e) => match e {
+                LoadError::Compile { .. } => "compile",
+                LoadError::Import { .. } => "import",
+                LoadError::World { .. } => "world",
+                LoadError::Config { .. } | LoadError::InitTrap { .. } => "init",
+                LoadError::Instantiate { .. } | LoadError::Describe { .. } => {
+                    "instantiate"
+                }
+            },
+            Self::Hook { .. } => "hook",
+            Self::Vectors { .. } | Self::SelfTest { .. } => "self_test",
+        }
+    }
+}
+
 impl Bundle {
     /// Reads `manifest.yaml` and every file it refers to from `dir`
     /// (a mounted ConfigMap volume or a plain directory).
@@ -195,12 +218,31 @@ pub fn plugin_config(
     ctx.to_string()
 }
 
+/// How a validated plugin is loaded into the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// For activation: counted under its name in the host's metrics.
+    Live,
+    /// Only tried (`bgplet plugin diff`): counters of its own.
+    Detached,
+}
+
 /// Validates every plugin of `bundle` (or the embedded defaults when
 /// there is none) against `context` and returns the chains to swap in.
 pub fn build(
     host: &PluginHost,
     bundle: Option<&Bundle>,
     context: &serde_json::Value,
+) -> Result<ChainSpec, ReloadError> {
+    build_with(host, bundle, context, Mode::Live)
+}
+
+/// [`build`], loading in `mode`.
+pub fn build_with(
+    host: &PluginHost,
+    bundle: Option<&Bundle>,
+    context: &serde_json::Value,
+    mode: Mode,
 ) -> Result<ChainSpec, ReloadError> {
     let default_entry = Entry {
         name: DEFAULT_PLUGIN.into(),
@@ -211,7 +253,7 @@ pub fn build(
         vectors: None,
     };
     let Some(bundle) = bundle else {
-        let calico = load_entry(host, &default_entry, None, context)?;
+        let calico = load_entry(host, &default_entry, None, context, mode)?;
         return Ok(ChainSpec::new(vec![calico]));
     };
     let mut loaded: BTreeMap<String, LoadedPlugin> = BTreeMap::new();
@@ -226,7 +268,7 @@ pub fn build(
             let p = match loaded.get(&e.name) {
                 Some(p) => p.clone(),
                 None => {
-                    let p = load_entry(host, e, Some(bundle), context)?;
+                    let p = load_entry(host, e, Some(bundle), context, mode)?;
                     loaded.insert(e.name.clone(), p.clone());
                     p
                 }
@@ -245,11 +287,12 @@ pub fn build(
 }
 
 /// Pin, load, self-test one entry.
-fn load_entry(
+pub fn load_entry(
     host: &PluginHost,
     e: &Entry,
     bundle: Option<&Bundle>,
     context: &serde_json::Value,
+    mode: Mode,
 ) -> Result<LoadedPlugin, ReloadError> {
     let file =
         |name: &str| bundle.and_then(|b| b.files.get(name)).map(Vec::as_slice);
@@ -276,11 +319,14 @@ fn load_entry(
             bytes
         }
     };
-    let plugin =
-        host.load(&e.name, wasm, &plugin_config(context, &e.config))?;
+    let config = plugin_config(context, &e.config);
+    let plugin = match mode {
+        Mode::Live => host.load(&e.name, wasm, &config)?,
+        Mode::Detached => host.load_detached(&e.name, wasm, &config)?,
+    };
     let vectors = e.vectors.clone().unwrap_or_else(|| vectors_file(&e.name));
     if let Some(bytes) = file(&vectors) {
-        self_test(host, &e.name, wasm, &vectors, bytes)?;
+        self_test_with(host, &e.name, wasm, &vectors, bytes, mode)?;
     } else if e.vectors.is_some() {
         return Err(ReloadError::Missing {
             plugin: e.name.clone(),
@@ -299,13 +345,27 @@ pub fn self_test(
     file: &str,
     bytes: &[u8],
 ) -> Result<usize, ReloadError> {
+    self_test_with(host, name, wasm, file, bytes, Mode::Live)
+}
+
+fn self_test_with(
+    host: &PluginHost,
+    name: &str,
+    wasm: &[u8],
+    file: &str,
+    bytes: &[u8],
+    mode: Mode,
+) -> Result<usize, ReloadError> {
     let vf: VectorFile =
         serde_json::from_slice(bytes).map_err(|e| ReloadError::Vectors {
             plugin: name.into(),
             file: file.into(),
             message: e.to_string(),
         })?;
-    let scratch = host.load(name, wasm, &vf.config())?;
+    let scratch = match mode {
+        Mode::Live => host.load(name, wasm, &vf.config())?,
+        Mode::Detached => host.load_detached(name, wasm, &vf.config())?,
+    };
     let chains =
         bgplet_plugin::PolicyChains::new(ChainSpec::new(vec![scratch]));
     let mut policy = chains.worker();

@@ -1,10 +1,14 @@
 //! Plugin manifests, their sources (a directory or a ConfigMap, both
 //! watched) and the validation that precedes every swap.
 
+pub mod diff;
+pub mod diff_view;
 pub mod load;
 pub mod manifest;
+pub mod reloads;
 pub mod watch;
 
+use bgplet_plugin::{ChainSpec, Hook};
 use serde::{Deserialize, Serialize};
 
 /// The `plugins` section of the control API's status reply.
@@ -47,4 +51,20 @@ pub struct ReloadOutcome {
     pub error: Option<String>,
     /// Validation time in milliseconds.
     pub validate_ms: u64,
+}
+
+/// Each hook's chain of `spec` as `name@` and 12 hex digits of the
+/// wasm's sha256, in hook order.
+pub fn chain_status(spec: &ChainSpec) -> Vec<ChainStatus> {
+    Hook::ALL
+        .iter()
+        .map(|&hook| ChainStatus {
+            hook: hook.as_str().to_owned(),
+            plugins: spec
+                .chain(hook)
+                .iter()
+                .map(|p| format!("{}@{}", p.name(), &p.sha256()[..12]))
+                .collect(),
+        })
+        .collect()
 }
