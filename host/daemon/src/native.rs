@@ -10,7 +10,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use bgplet_plugin::PolicyChain;
+use bgplet_plugin::{ChainSpec, PolicyChain};
 use bgplet_plugin_abi::{
     FilterResult, PeerInfo, Policy, PolicyError, RawAttributes,
 };
@@ -81,6 +81,18 @@ impl NativeCalico {
         self.policy.as_mut().ok_or_else(|| {
             PolicyError::Trap("native Calico policy not configured".into())
         })
+    }
+}
+
+impl RibPolicy {
+    /// The running chains and their generation, for `bgplet plugin diff`;
+    /// the native policy has none (generation 0, empty chains), so a
+    /// diff against it is refused.
+    pub fn active_spec(&mut self) -> (u64, ChainSpec) {
+        match self {
+            Self::Plugins(p) => p.active_spec(),
+            Self::Native(_) => (0, ChainSpec::default()),
+        }
     }
 }
 

@@ -160,6 +160,7 @@ impl<'a, P: Policy, Q: Policy + ?Sized> Eval<'a, P, Q> {
                     .or_insert_with(|| (p.raw.clone(), Vec::new()))
                     .1
                     .push(Row {
+                        set: 0,
                         prefix: *prefix,
                         path_id: *path_id,
                         flags: peer.flags,
@@ -176,6 +177,7 @@ impl<'a, P: Policy, Q: Policy + ?Sized> Eval<'a, P, Q> {
                 flags = flags | SourceFlags::OWN_BLOCK;
             }
             local.entry(local_attrs(r)).or_default().push(Row {
+                set: 0,
                 prefix: r.prefix,
                 path_id: 0,
                 flags,
@@ -196,7 +198,9 @@ impl<'a, P: Policy, Q: Policy + ?Sized> Eval<'a, P, Q> {
         out: &mut Map<Prefix, Imports>,
     ) {
         self.paths += rows.len();
-        let table = Table::one(raw);
+        // One set per batch (index 0), as the rows say.
+        let mut table = Table::default();
+        table.index(raw);
         let mut words = Vec::with_capacity(rows.len() * ROUTE_STRIDE);
         for r in rows {
             encode_route(0, &r.prefix, r.flags, r.path_id, &mut words);
