@@ -458,6 +458,17 @@ impl Bird {
         self.process.pid()
     }
 
+    /// The `show protocols` line of `proto` (its state and since), or
+    /// an empty string when BIRD has no such protocol.
+    pub fn protocol_line(&self, proto: &str) -> Result<String> {
+        let out = self.birdc(&["show", "protocols", proto])?;
+        Ok(out
+            .lines()
+            .find(|l| l.starts_with(proto))
+            .unwrap_or_default()
+            .to_owned())
+    }
+
     /// Runs `birdc -s SOCK args...` and returns its output without the
     /// banner line; fails if the reply is a BIRD error (codes 8xxx/9xxx).
     pub fn birdc(&self, args: &[&str]) -> Result<String> {

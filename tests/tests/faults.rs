@@ -50,12 +50,6 @@ fn switch_wasm() -> Vec<u8> {
         .unwrap()
 }
 
-fn write_manifest(dir: &Path, text: &str) {
-    let tmp = dir.join(".manifest.yaml.tmp");
-    std::fs::write(&tmp, text).unwrap();
-    std::fs::rename(&tmp, dir.join("manifest.yaml")).unwrap();
-}
-
 /// GET /metrics from inside the agent's namespace (it listens on
 /// loopback).
 fn metrics(ns: &Netns) -> String {
@@ -105,7 +99,7 @@ fn a_trapping_import_plugin_is_isolated_while_the_session_carries_routes() {
 
     let plugins = TestDir::new("plugins").unwrap();
     let dir = plugins.path();
-    write_manifest(dir, "apiVersion: bgplet.dev/v1\nhooks: {}\n");
+    write_manifest(dir, "apiVersion: bgplet.dev/v1\nhooks: {}\n").unwrap();
     std::fs::write(dir.join("switch.wasm"), &wasm).unwrap();
     let pin = String::from_utf8(
         Command::new("sha256sum")
@@ -150,7 +144,7 @@ fn a_trapping_import_plugin_is_isolated_while_the_session_carries_routes() {
                  - {{name: calico, builtin: calico}}\n    \
                  - {{name: switch, wasm: switch.wasm, sha256: \"{pin}\", config: trap}}\n"
         ),
-    );
+    ).unwrap();
     // Re-evaluation runs the chain over the stored routes: the plugin
     // traps, has no good version, and its batch is rejected.
     bgplet
@@ -182,7 +176,7 @@ fn a_trapping_import_plugin_is_isolated_while_the_session_carries_routes() {
 
     // Back to the defaults: the route is accepted again, still without
     // a session reset.
-    write_manifest(dir, "apiVersion: bgplet.dev/v1\nhooks: {}\n");
+    write_manifest(dir, "apiVersion: bgplet.dev/v1\nhooks: {}\n").unwrap();
     bgplet
         .wait_route(BIRD_ROUTE, Duration::from_secs(30))
         .unwrap();

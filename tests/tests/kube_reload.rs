@@ -176,28 +176,6 @@ fn configmap(manifest: &str, wasm: &[(&str, &[u8])]) -> Value {
 /// defaults.
 const DEFAULTS: &str = "apiVersion: bgplet.dev/v1\nhooks: {}\n";
 
-fn prepend_manifest(pin: &str, peer: &str) -> String {
-    format!(
-        "apiVersion: bgplet.dev/v1\n\
-         hooks:\n  \
-           export:\n    \
-             - {{name: calico, builtin: calico}}\n    \
-             - name: prepend\n      \
-               wasm: prepend.wasm\n      \
-               sha256: \"{pin}\"\n      \
-               config: {{peers: [\"{peer}\"], count: 2}}\n"
-    )
-}
-
-/// BIRD's `show protocols` line of `proto` (state and since).
-fn bird_protocol_line(bird: &Bird, proto: &str) -> String {
-    let out = bird.birdc(&["show", "protocols", proto]).unwrap();
-    out.lines()
-        .find(|l| l.starts_with(proto))
-        .unwrap_or_default()
-        .to_owned()
-}
-
 /// Withdrawals BIRD received on `proto` (`Import withdraws:`, first
 /// column of `show protocols all`): a lost route shows here.
 fn bird_withdraws_received(bird: &Bird, proto: &str) -> u64 {
@@ -287,14 +265,14 @@ fn a_configmap_change_through_the_api_reloads_without_a_session_reset() {
         );
     }
     assert!(!api.watches_of(&cm_path).is_empty(), "no ConfigMap watch");
-    let bird_line = bird_protocol_line(&bird, "node_v4");
+    let bird_line = bird.protocol_line("node_v4").unwrap();
     let withdraws = bird_withdraws_received(&bird, "node_v4");
 
     // The change: a watch event (MODIFIED) carrying a manifest that
     // prepends twice toward BIRD's session, and the wasm.
     let t0 = Instant::now();
     api.put(configmap(
-        &prepend_manifest(&pin, &session),
+        &prepend_manifest(&pin, &[session.as_str()], 2),
         &[("prepend.wasm", &wasm)],
     ));
     let prepended = vec![OUR_AS, OUR_AS, OUR_AS];
@@ -316,7 +294,7 @@ fn a_configmap_change_through_the_api_reloads_without_a_session_reset() {
     let status = bgplet.status().unwrap();
     assert_eq!(status.peers[0].state, "Established");
     assert_eq!(status.peers[0].since, since, "bgplet reset the session");
-    assert_eq!(bird_protocol_line(&bird, "node_v4"), bird_line);
+    assert_eq!(bird.protocol_line("node_v4").unwrap(), bird_line);
     // Replaced in place: BIRD was never told to withdraw a block.
     assert_eq!(bird_withdraws_received(&bird, "node_v4"), withdraws);
     let p = &status.raw["plugins"];
@@ -329,7 +307,7 @@ fn a_configmap_change_through_the_api_reloads_without_a_session_reset() {
     // A wrong pin: refused, the prepending plugin stays in service.
     let wrong = "0".repeat(64);
     api.put(configmap(
-        &prepend_manifest(&wrong, &session),
+        &prepend_manifest(&wrong, &[session.as_str()], 2),
         &[("prepend.wasm", &wasm)],
     ));
     wait_for("refused reload", SWAP, Duration::from_millis(100), || {
@@ -352,6 +330,6 @@ fn a_configmap_change_through_the_api_reloads_without_a_session_reset() {
     let s = bgplet.status().unwrap();
     assert_eq!(s.peers[0].since, since);
     assert_eq!(s.raw["plugins"]["reloads_ok"], 1);
-    assert_eq!(bird_protocol_line(&bird, "node_v4"), bird_line);
+    assert_eq!(bird.protocol_line("node_v4").unwrap(), bird_line);
     assert_eq!(bird_withdraws_received(&bird, "node_v4"), withdraws);
 }

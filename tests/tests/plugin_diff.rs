@@ -29,12 +29,6 @@ const ROUTE: Duration = Duration::from_secs(15);
 /// Debug builds compile a plugin slowly (Cranelift itself unoptimised).
 const SWAP: Duration = Duration::from_secs(60);
 
-fn write_manifest(dir: &Path, text: &str) {
-    let tmp = dir.join(".manifest.yaml.tmp");
-    std::fs::write(&tmp, text).unwrap();
-    std::fs::rename(&tmp, dir.join("manifest.yaml")).unwrap();
-}
-
 /// Writes the embedded prepend plugin to `dir/prepend.wasm`; its pin.
 fn prepend_wasm(dir: &Path) -> String {
     let out = Command::new(bgplet_binary().unwrap())
@@ -196,7 +190,7 @@ fn plugin_diff_lists_exactly_the_changed_prefixes_and_activates_nothing() {
 
     let plugins = TestDir::new("plugins").unwrap();
     let dir = plugins.path();
-    write_manifest(dir, "apiVersion: bgplet.dev/v1\nhooks: {}\n");
+    write_manifest(dir, "apiVersion: bgplet.dev/v1\nhooks: {}\n").unwrap();
     let pin = prepend_wasm(dir);
     let mut r = Resources::new()
         .bgp_configuration(OUR_AS, None, false)
@@ -266,11 +260,14 @@ fn plugin_diff_lists_exactly_the_changed_prefixes_and_activates_nothing() {
     let import = "  import:\n    \
                     - {name: calico, builtin: calico}\n    \
                     - {name: graceful-shutdown, builtin: graceful-shutdown}\n";
-    write_manifest(cdir, &prepend_manifest(&pin, &session, import));
+    write_manifest(cdir, &prepend_manifest(&pin, &session, import)).unwrap();
     let out =
         diff(&bgplet, &[&cdir.display().to_string(), "-o", "json"]).unwrap();
     let reply: Value = serde_json::from_str(&out).unwrap();
-    eprintln!("{}", serde_json::to_string_pretty(&reply["changes"]).unwrap());
+    eprintln!(
+        "{}",
+        serde_json::to_string_pretty(&reply["changes"]).unwrap()
+    );
     let mut expected = expected.clone();
     let from = format!("from {session}");
     expected.insert((BIRD_ROUTE.into(), "import".into(), from));
@@ -347,14 +344,15 @@ fn plugin_diff_lists_exactly_the_changed_prefixes_and_activates_nothing() {
 
     // Reloads: a wrong pin is refused and counted with its reason, the
     // real one is applied and does what the diff said.
-    write_manifest(dir, &prepend_manifest(&"0".repeat(64), &session, ""));
+    write_manifest(dir, &prepend_manifest(&"0".repeat(64), &session, ""))
+        .unwrap();
     wait_for("refused reload", SWAP, Duration::from_millis(100), || {
         Ok(bgplet.status()?.raw["plugins"]["reloads_failed"] == 1)
     })
     .unwrap();
     let samples = parse(&scrape(&a));
     assert_eq!(sample(&samples, reloads, &pin_rejects), Some(1.0));
-    write_manifest(dir, &prepend_manifest(&pin, &session, ""));
+    write_manifest(dir, &prepend_manifest(&pin, &session, "")).unwrap();
     let prepended = vec![OUR_AS, OUR_AS, OUR_AS];
     for block in BLOCKS {
         bird.wait_route_matching(block, SWAP, &|r| r.as_path == prepended)

@@ -5,7 +5,6 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bgplet_tests::*;
@@ -32,36 +31,6 @@ fn resources(l: &Link) -> Resources {
     r
 }
 
-/// Writes `text` as `dir/manifest.yaml` atomically (write, rename), as
-/// kubelet's swap of a ConfigMap volume would.
-fn write_manifest(dir: &Path, text: &str) {
-    let tmp = dir.join(".manifest.yaml.tmp");
-    std::fs::write(&tmp, text).unwrap();
-    std::fs::rename(&tmp, dir.join("manifest.yaml")).unwrap();
-}
-
-fn prepend_manifest(pin: &str, peer: &str) -> String {
-    format!(
-        "apiVersion: bgplet.dev/v1\n\
-         hooks:\n  \
-           export:\n    \
-             - {{name: calico, builtin: calico}}\n    \
-             - name: prepend\n      \
-               wasm: prepend.wasm\n      \
-               sha256: \"{pin}\"\n      \
-               config: {{peers: [\"{peer}\"], count: 2}}\n"
-    )
-}
-
-/// BIRD's `show protocols` line of `proto` (state and since).
-fn bird_protocol_line(bird: &Bird, proto: &str) -> String {
-    let out = bird.birdc(&["show", "protocols", proto]).unwrap();
-    out.lines()
-        .find(|l| l.starts_with(proto))
-        .unwrap_or_default()
-        .to_owned()
-}
-
 #[test]
 fn a_plugin_swap_reaches_bird_without_a_session_reset() {
     require_tools(&["ip", "ss", "bird", "birdc", "sha256sum"]).unwrap();
@@ -76,7 +45,7 @@ fn a_plugin_swap_reaches_bird_without_a_session_reset() {
 
     let plugins = TestDir::new("plugins").unwrap();
     let dir = plugins.path();
-    write_manifest(dir, "apiVersion: bgplet.dev/v1\nhooks: {}\n");
+    write_manifest(dir, "apiVersion: bgplet.dev/v1\nhooks: {}\n").unwrap();
     let bin = bgplet_binary().unwrap();
     let wasm = dir.join("prepend.wasm");
     let out = std::process::Command::new(&bin)
@@ -105,13 +74,14 @@ fn a_plugin_swap_reaches_bird_without_a_session_reset() {
         status.raw["plugins"]["source"],
         format!("directory {}", dir.display())
     );
-    let bird_line = bird_protocol_line(&bird, "node_v4");
+    let bird_line = bird.protocol_line("node_v4").unwrap();
 
     // The swap: prepend twice toward BIRD's session. By name: the
     // export hook sees an update group, whose PeerInfo has no address.
     let session = status.peers[0].name.clone();
     let t0 = Instant::now();
-    write_manifest(dir, &prepend_manifest(&pin, &session));
+    write_manifest(dir, &prepend_manifest(&pin, &[session.as_str()], 2))
+        .unwrap();
     let prepended = vec![OUR_AS, OUR_AS, OUR_AS];
     for block in BLOCKS {
         bird.wait_route_matching(block, SWAP, &|r| r.as_path == prepended)
@@ -136,7 +106,7 @@ fn a_plugin_swap_reaches_bird_without_a_session_reset() {
     let status = bgplet.status().unwrap();
     assert_eq!(status.peers[0].state, "Established");
     assert_eq!(status.peers[0].since, since, "bgplet reset the session");
-    assert_eq!(bird_protocol_line(&bird, "node_v4"), bird_line);
+    assert_eq!(bird.protocol_line("node_v4").unwrap(), bird_line);
     let p = &status.raw["plugins"];
     assert_eq!(p["reloads_ok"], 1, "{p}");
     assert_eq!(p["last_reload"]["ok"], true, "{p}");
@@ -150,7 +120,7 @@ fn a_plugin_swap_reaches_bird_without_a_session_reset() {
 
     // A wrong pin is refused: the prepending plugin stays in service.
     let wrong = "0".repeat(64);
-    write_manifest(dir, &prepend_manifest(&wrong, "10.9.9.9"));
+    write_manifest(dir, &prepend_manifest(&wrong, &["10.9.9.9"], 2)).unwrap();
     wait_for("refused reload", SWAP, Duration::from_millis(100), || {
         let s = bgplet.status()?;
         Ok(s.raw["plugins"]["reloads_failed"] == 1)
@@ -164,7 +134,7 @@ fn a_plugin_swap_reaches_bird_without_a_session_reset() {
         assert_eq!(bird.route(block).unwrap().unwrap().as_path, prepended);
     }
     assert_eq!(s.peers[0].since, since);
-    assert_eq!(bird_protocol_line(&bird, "node_v4"), bird_line);
+    assert_eq!(bird.protocol_line("node_v4").unwrap(), bird_line);
 }
 
 /// Issue 3's export edit end to end: with a BIRD peer and a GoBGP peer,
@@ -215,7 +185,8 @@ fn prepend_toward_one_peer_shows_at_bird_and_not_at_gobgp() {
     // Calico names the session after the peer address.
     let bird_session =
         format!("Global_{}", to_bird.b_v4.to_string().replace('.', "_"));
-    write_manifest(dir, &prepend_manifest(&pin, &bird_session));
+    write_manifest(dir, &prepend_manifest(&pin, &[bird_session.as_str()], 2))
+        .unwrap();
 
     let mut r = Resources::new()
         .bgp_configuration(OUR_AS, None, false)

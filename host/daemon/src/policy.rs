@@ -15,13 +15,13 @@ use bgplet_calico::{
     MatchOperator, NodePlan, PeerType, ProgramClusterRoutes, Resources,
 };
 use bgplet_plugin::{
-    ChainSpec, Hook, HostConfig, NodeRecord, PluginHost, PolicyChains,
+    ChainSpec, HostConfig, NodeRecord, PluginHost, PolicyChains,
 };
 use bgplet_plugin_abi::context as ctx;
 
 use crate::native::{NativeConfig, RibPolicy};
 use crate::plugins::load::{self, Bundle, ReloadError};
-use crate::plugins::{ChainStatus, PluginsStatus, ReloadOutcome};
+use crate::plugins::{PluginsStatus, ReloadOutcome};
 
 /// The loaded plugins and the chains the RIB calls through.
 pub struct Policies {
@@ -235,27 +235,13 @@ impl Policies {
         s.generation = self.chains.generation();
         s.source = source_of(self.bundle.as_ref());
         if let Some(spec) = spec {
-            s.chains = chain_status(spec);
+            s.chains = crate::plugins::chain_status(spec);
         }
     }
 }
 
 fn source_of(bundle: Option<&Bundle>) -> String {
     bundle.map_or_else(|| DEFAULTS.to_owned(), |b| b.origin.clone())
-}
-
-fn chain_status(spec: &ChainSpec) -> Vec<ChainStatus> {
-    Hook::ALL
-        .iter()
-        .map(|&hook| ChainStatus {
-            hook: hook.as_str().to_owned(),
-            plugins: spec
-                .chain(hook)
-                .iter()
-                .map(|p| format!("{}@{}", p.name(), &p.sha256()[..12]))
-                .collect(),
-        })
-        .collect()
 }
 
 fn node_record(plan: &NodePlan) -> NodeRecord {

@@ -10,6 +10,7 @@ use bgplet_plugin_abi::{
 use bgplet_wire::Prefix;
 use smallvec::SmallVec;
 
+use crate::attrs::AttrSet;
 use crate::rib::{Outbox, Rib};
 use crate::select::Change;
 use crate::words::{Table, encode_route};
@@ -46,7 +47,33 @@ pub struct KernelChange {
 }
 
 /// ECMP next hops, inline up to two.
-type Hops = SmallVec<[IpAddr; 2]>;
+pub(crate) type Hops = SmallVec<[IpAddr; 2]>;
+
+/// The next hops of a best path followed by its multipath companions,
+/// each address once, in that order.
+pub(crate) fn ecmp_hops<'a>(
+    members: impl IntoIterator<Item = &'a AttrSet>,
+) -> Hops {
+    let mut hops = Hops::new();
+    for ip in members.into_iter().filter_map(AttrSet::next_hop_ip) {
+        if !hops.contains(&ip) {
+            hops.push(ip);
+        }
+    }
+    hops
+}
+
+/// One kernel hook call over `n` routes, its answer validated.
+pub(crate) fn ask_kernel<P: Policy + ?Sized>(
+    policy: &mut P,
+    table: &Table,
+    words: &[u32],
+    n: usize,
+) -> Result<Vec<KernelAction>, PolicyError> {
+    policy
+        .kernel(&table.words, words, table)
+        .and_then(|a| validate_kernel(n, &a).map_err(PolicyError::Malformed))
+}
 
 /// What is programmed for a prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,29 +121,16 @@ impl<P: Policy> Rib<P> {
             };
             let set = table.index(&best.attrs);
             encode_route(set, prefix, best.flags, best.path_id, &mut words);
-            let mut hops = Hops::new();
-            let members = std::iter::once(best)
-                .chain(dest.cands.iter().filter(|c| c.multipath && !c.best));
-            for c in members {
-                if let Some(ip) = c.attrs.next_hop_ip()
-                    && !hops.contains(&ip)
-                {
-                    hops.push(ip);
-                }
-            }
+            let others = dest.cands.iter().filter(|c| c.multipath && !c.best);
+            let hops = ecmp_hops(
+                std::iter::once(&*best.attrs).chain(others.map(|c| &*c.attrs)),
+            );
             asked.push((*prefix, hops));
         }
         let answers = if asked.is_empty() {
             Vec::new()
         } else {
-            let answer = self
-                .policy
-                .kernel(&table.words, &words, &table)
-                .and_then(|a| {
-                    validate_kernel(asked.len(), &a)
-                        .map_err(PolicyError::Malformed)
-                });
-            match answer {
+            match ask_kernel(&mut self.policy, &table, &words, asked.len()) {
                 Ok(a) => a,
                 Err(e) => {
                     // Leave the kernel as it is for these prefixes.

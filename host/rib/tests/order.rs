@@ -71,6 +71,11 @@ fn run(items: &[(usize, u8, u8)], batched: bool) -> Snapshot {
             rib.update(name, u).unwrap();
         }
     }
+    snapshot(&rib)
+}
+
+/// The Loc-RIB (every path, sorted by source) and what "target" is sent.
+fn snapshot<P: bgplet_plugin_abi::Policy>(rib: &Rib<P>) -> Snapshot {
     let loc = rib
         .routes()
         .into_iter()
@@ -164,34 +169,7 @@ fn run_churn(
         .map(|p| (p.name.to_string(), p.accepted))
         .collect();
     counters.sort();
-    let loc = rib
-        .routes()
-        .into_iter()
-        .map(|r| {
-            let mut paths: Vec<_> = r
-                .paths
-                .iter()
-                .map(|p| {
-                    (
-                        p.source.to_string(),
-                        p.path_id,
-                        p.attrs.attrs.clone(),
-                        p.best,
-                        p.multipath,
-                    )
-                })
-                .collect();
-            paths.sort_by(|a, b| a.0.cmp(&b.0));
-            (r.prefix.to_string(), paths)
-        })
-        .collect();
-    let sent = rib
-        .advertised("target")
-        .unwrap()
-        .into_iter()
-        .map(|(p, _, a)| (p.to_string(), a.attrs.clone()))
-        .collect();
-    ((loc, sent), counters)
+    (snapshot(&rib), counters)
 }
 
 proptest! {

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail, ensure};
 use bgplet_tests::{
     Bgplet, BgpletOptions, Bird, BirdConfig, BirdExport, BirdNeighbor, Netns,
-    Resources, Speaker, TestDir, link,
+    Resources, Speaker, TestDir, link, prepend_manifest, write_manifest,
 };
 use bgplet_wire::{Incoming, Ipv4Prefix, Prefix};
 use serde_json::{Value, json};
@@ -144,7 +144,8 @@ pub fn run_once(
         format!("Global_{}", RECEIVER.to_string().replace('.', "_")),
         format!("Global_{}", bird_peer.replace('.', "_")),
     ];
-    let manifest = prepend_manifest(&pin, &targets);
+    let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
+    let manifest = prepend_manifest(&pin, &targets, PREPEND as u32);
 
     let load_before = measure::load1();
     let v = gen_ns.in_ns(|| {
@@ -428,31 +429,6 @@ fn resources(bird: Ipv4Addr) -> Resources {
         .raw(peer("sender", SENDER, SENDER_AS, false))
         .raw(peer("receiver", RECEIVER, RECEIVER_AS, true))
         .raw(peer("bird", bird, BIRD_AS, true))
-}
-
-/// The Calico default chain, then the prepend example toward `peers`.
-fn prepend_manifest(pin: &str, peers: &[String]) -> String {
-    let peers: Vec<String> = peers.iter().map(|p| format!("\"{p}\"")).collect();
-    format!(
-        "apiVersion: bgplet.dev/v1\n\
-         hooks:\n  \
-           export:\n    \
-             - {{name: calico, builtin: calico}}\n    \
-             - name: prepend\n      \
-               wasm: prepend.wasm\n      \
-               sha256: \"{pin}\"\n      \
-               config: {{peers: [{}], count: {PREPEND}}}\n",
-        peers.join(", ")
-    )
-}
-
-/// Replaces `dir/manifest.yaml` atomically (write, rename), as kubelet's
-/// swap of a ConfigMap volume would.
-fn write_manifest(dir: &Path, text: &str) -> Result<()> {
-    let tmp = dir.join(".manifest.yaml.tmp");
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, dir.join("manifest.yaml"))?;
-    Ok(())
 }
 
 /// Every session's `(name, state, since)` from `bgplet status`.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use bgplet_plugin_abi::{
     Edit, KernelAction, Policy, PolicyError, ROUTE_STRIDE, RouteAction,
-    Selection, SourceFlags, Verdict, validate_filter_result, validate_kernel,
+    Selection, SourceFlags, Verdict, validate_filter_result,
     validate_selection,
 };
 use bgplet_wire::Prefix;
@@ -20,7 +20,7 @@ use super::{
 };
 use crate::attrs::{AttrSet, Map};
 use crate::import::{Row, local_attrs};
-use crate::kernel::{FibRoute, KernelOp};
+use crate::kernel::{FibRoute, Hops, KernelOp, ask_kernel, ecmp_hops};
 use crate::rib::{Cand, LOCAL, PolicyErrors, Rib, SourceId};
 use crate::select::{BATCH as SELECT_BATCH, fallback, key_of};
 use crate::words::{Table, apply_edit, encode_route};
@@ -607,8 +607,7 @@ impl<'a, P: Policy, Q: Policy + ?Sized> Eval<'a, P, Q> {
         for chunk in prefixes.chunks(BATCH) {
             let mut table = Table::default();
             let mut words = Vec::new();
-            let mut asked: Vec<(Prefix, SmallVec<[std::net::IpAddr; 2]>)> =
-                Vec::new();
+            let mut asked: Vec<(Prefix, Hops)> = Vec::new();
             let mut gone: Vec<Prefix> = Vec::new();
             for prefix in chunk {
                 let cands = self.loc.get(prefix);
@@ -619,33 +618,20 @@ impl<'a, P: Policy, Q: Policy + ?Sized> Eval<'a, P, Q> {
                 };
                 let set = table.index(&best.attrs);
                 encode_route(set, prefix, best.flags, best.path_id, &mut words);
-                let mut hops = SmallVec::new();
-                let members = std::iter::once(best).chain(
-                    cands
-                        .into_iter()
-                        .flatten()
-                        .filter(|c| c.multipath && !c.best),
+                let others = cands
+                    .into_iter()
+                    .flatten()
+                    .filter(|c| c.multipath && !c.best);
+                let hops = ecmp_hops(
+                    std::iter::once(&*best.attrs)
+                        .chain(others.map(|c| &*c.attrs)),
                 );
-                for c in members {
-                    if let Some(ip) = c.attrs.next_hop_ip()
-                        && !hops.contains(&ip)
-                    {
-                        hops.push(ip);
-                    }
-                }
                 asked.push((*prefix, hops));
             }
             let answers = if asked.is_empty() {
                 Vec::new()
             } else {
-                let answer = self
-                    .policy
-                    .kernel(&table.words, &words, &table)
-                    .and_then(|a| {
-                        validate_kernel(asked.len(), &a)
-                            .map_err(PolicyError::Malformed)
-                    });
-                match answer {
+                match ask_kernel(self.policy, &table, &words, asked.len()) {
                     Ok(a) => a,
                     Err(e) => {
                         // The live stage leaves these prefixes as they are.
