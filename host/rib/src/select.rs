@@ -1,14 +1,12 @@
 //! Stage 2: best path and multipath set per changed prefix, through the
 //! selection hook in batches of many prefixes.
 
-use std::sync::Arc;
-
 use bgplet_plugin_abi::{
     Policy, PolicyError, Selection, SelectionKey, validate_selection,
 };
 use bgplet_wire::Prefix;
 
-use crate::rib::{Cand, Chosen, Dirty, LOCAL, Rib};
+use crate::rib::{Cand, Dirty, LOCAL, Rib};
 use crate::words::{neighbor_as, path_len};
 
 /// Prefixes per selection call: large enough to amortise the call,
@@ -54,7 +52,9 @@ impl<P: Policy> Rib<P> {
             };
             match dest.cands.len() {
                 0 => {
-                    let had = dest.best.is_some();
+                    // Only a removal empties a prefix: it had a route if
+                    // the removed path was selected.
+                    let had = dest.lost_best;
                     self.loc.remove(&prefix);
                     if had || force {
                         changes.push(Change {
@@ -134,30 +134,26 @@ impl<P: Policy> Rib<P> {
         force: bool,
     ) -> Option<Change> {
         let dest = self.loc.get_mut(&prefix)?;
-        let mut best: Option<Chosen> = None;
-        let mut others: Vec<Chosen> = Vec::new();
+        // Compared with the flags the last selection left: the same path
+        // (the flag stays with its candidate), unchanged since.
+        let mut best_same = !dest.lost_best;
+        let mut others_same = !dest.lost_other;
         for (i, c) in dest.cands.iter_mut().enumerate() {
-            c.best = i as u32 == sel.best;
-            c.multipath = c.best || (i < 32 && sel.multipath >> i & 1 == 1);
-            let chosen = (c.source, c.path_id, c.attrs.clone());
-            if c.best {
-                best = Some(chosen);
-            } else if c.multipath {
-                others.push(chosen);
+            let best = i as u32 == sel.best;
+            let multipath = best || (i < 32 && sel.multipath >> i & 1 == 1);
+            if best != c.best || (best && c.changed) {
+                best_same = false;
             }
+            let other = multipath && !best;
+            if other != (c.multipath && !c.best) || (other && c.changed) {
+                others_same = false;
+            }
+            c.best = best;
+            c.multipath = multipath;
+            c.changed = false;
         }
-        let same = |a: &Chosen, b: &Chosen| {
-            a.0 == b.0 && a.1 == b.1 && Arc::ptr_eq(&a.2, &b.2)
-        };
-        let best_same = match (&dest.best, &best) {
-            (Some(a), Some(b)) => same(a, b),
-            (None, None) => true,
-            _ => false,
-        };
-        let others_same = dest.others.len() == others.len()
-            && dest.others.iter().zip(&others).all(|(a, b)| same(a, b));
-        dest.best = best;
-        dest.others = others.into_boxed_slice();
+        dest.lost_best = false;
+        dest.lost_other = false;
         (force || !best_same || !others_same).then_some(Change {
             prefix,
             best: force || !best_same,

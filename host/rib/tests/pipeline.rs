@@ -214,6 +214,49 @@ fn kernel_changes_carry_the_ecmp_next_hops_and_follow_withdrawals() {
 }
 
 #[test]
+fn a_multipath_member_that_changes_or_goes_changes_the_kernel_route() {
+    let mut rib = rib();
+    rib.peer_up(peer("x", "192.0.2.1", 65001)).unwrap();
+    rib.peer_up(peer("y", "192.0.2.2", 65001)).unwrap();
+    rib.update_many([
+        (
+            "x",
+            announce("192.0.2.1", &["10.9.0.0/16"], attrs(&[65001])),
+        ),
+        (
+            "y",
+            announce("192.0.2.2", &["10.9.0.0/16"], attrs(&[65001])),
+        ),
+    ]);
+    let best_is_x = rib.routes()[0]
+        .paths
+        .iter()
+        .any(|p| p.best && p.source.as_ref() == "x");
+    let member = if best_is_x { "y" } else { "x" };
+    // The member that is not best moves to another next hop but stays in
+    // the set: the best path is the same, the kernel route must follow.
+    let out = rib
+        .update(
+            member,
+            announce("192.0.2.9", &["10.9.0.0/16"], attrs(&[65001])),
+        )
+        .unwrap();
+    let k = kernel(&out);
+    assert_eq!(k.len(), 1, "a changed multipath member reprograms");
+    let moved: std::net::IpAddr = "192.0.2.9".parse().unwrap();
+    assert_eq!(k[0].next_hops.len(), 2);
+    assert!(k[0].next_hops.contains(&moved));
+    // It goes: one next hop left.
+    let out = rib.update(member, withdraw(&["10.9.0.0/16"])).unwrap();
+    let k = kernel(&out);
+    assert_eq!(k.len(), 1, "a removed multipath member reprograms");
+    assert_eq!(k[0].next_hops.len(), 1);
+    // Nothing changes: nothing is reprogrammed.
+    let out = rib.update(member, withdraw(&["10.9.0.0/16"])).unwrap();
+    assert!(kernel(&out).is_empty());
+}
+
+#[test]
 fn without_kernel_decisions_routes_flow_but_the_kernel_hook_is_never_asked() {
     let mut rib = rib();
     rib.set_kernel(false);

@@ -387,12 +387,12 @@ impl<'a, P: Policy, Q: Policy + ?Sized> Eval<'a, P, Q> {
         let mut prefixes: Vec<Prefix> = rib.loc.keys().copied().collect();
         prefixes.extend(self.loc.keys().filter(|p| !rib.loc.contains_key(p)));
         for prefix in prefixes {
-            let before =
-                rib.loc.get(&prefix).and_then(|d| d.best.as_ref()).map(
-                    |(source, path_id, attrs)| {
-                        (*source, *path_id, attrs.clone())
-                    },
-                );
+            let before = rib.loc.get(&prefix).and_then(|d| {
+                d.cands
+                    .iter()
+                    .find(|c| c.best)
+                    .map(|c| (c.source, c.path_id, c.attrs.clone()))
+            });
             let after = self.loc.get(&prefix).and_then(|cands| {
                 cands
                     .iter()
@@ -707,6 +707,7 @@ fn scratch_cand(
         attrs,
         best: false,
         multipath: false,
+        changed: false,
     }
 }
 
