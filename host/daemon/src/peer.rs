@@ -148,7 +148,7 @@ struct Conn {
     id: u64,
     fsm: Fsm,
     initiator: Initiator,
-    writer: Option<mpsc::UnboundedSender<Bytes>>,
+    writer: Option<mpsc::UnboundedSender<Vec<Bytes>>>,
     max_len: Arc<AtomicUsize>,
     timers: [Option<Instant>; 4],
     ctx: SessionContext,
@@ -201,8 +201,13 @@ impl Conn {
     }
 
     fn send(&self, bytes: Bytes) {
+        self.send_all(vec![bytes]);
+    }
+
+    /// Queues messages for the writer in one hand-off.
+    fn send_all(&self, messages: Vec<Bytes>) {
         if let Some(w) = &self.writer {
-            let _ = w.send(bytes);
+            let _ = w.send(messages);
         }
     }
 }
@@ -234,7 +239,7 @@ struct Session {
     next_conn_id: u64,
     connect_generation: u64,
     store: mpsc::Sender<StoreEvent>,
-    to_store: mpsc::UnboundedSender<Bytes>,
+    to_store: mpsc::UnboundedSender<Vec<Bytes>>,
     row: SharedRow,
     conn_tx: mpsc::Sender<ConnInput>,
     connect_tx: mpsc::Sender<ConnectResult>,
@@ -254,7 +259,7 @@ impl Session {
         mut inbound: mpsc::Receiver<TcpStream>,
         mut conn_rx: mpsc::Receiver<ConnInput>,
         mut connect_rx: mpsc::Receiver<ConnectResult>,
-        mut from_store: mpsc::UnboundedReceiver<Bytes>,
+        mut from_store: mpsc::UnboundedReceiver<Vec<Bytes>>,
         mut stop: tokio::sync::watch::Receiver<bool>,
     ) {
         self.handle(Slot::Primary, Event::ManualStart).await;
@@ -287,9 +292,11 @@ impl Session {
                 Some(stream) = inbound.recv() => self.accept(stream).await,
                 Some(result) = connect_rx.recv() => self.connected(result).await,
                 Some(input) = conn_rx.recv() => self.input(input).await,
-                Some(bytes) = from_store.recv() => {
+                Some(messages) = from_store.recv() => {
+                    // The buffers stay shared with the other members of
+                    // the update group; the writer coalesces them.
                     if let Some(conn) = self.established() {
-                        conn.send(bytes);
+                        conn.send_all(messages);
                     }
                 }
                 () = restart => {
@@ -883,25 +890,53 @@ async fn reader(
 
 async fn writer(
     mut write: OwnedWriteHalf,
-    mut rx: mpsc::UnboundedReceiver<Bytes>,
+    mut rx: mpsc::UnboundedReceiver<Vec<Bytes>>,
 ) {
+    // Messages stay the shared buffers they were queued as until their
+    // write gathers them; a write takes up to WRITE_COALESCE bytes, so a
+    // burst costs one syscall per chunk rather than one per message.
+    let mut queue: std::collections::VecDeque<Bytes> =
+        std::collections::VecDeque::new();
     let mut batch = bytes::BytesMut::new();
-    while let Some(first) = rx.recv().await {
-        // Whatever else is already queued goes out in the same write:
-        // one syscall per burst instead of one per message.
-        let bytes = match rx.try_recv() {
-            Err(_) => first,
-            Ok(second) => {
-                batch.extend_from_slice(&first);
-                batch.extend_from_slice(&second);
-                while batch.len() < WRITE_COALESCE {
-                    match rx.try_recv() {
-                        Ok(more) => batch.extend_from_slice(&more),
-                        Err(_) => break,
+    loop {
+        if queue.is_empty() {
+            match rx.recv().await {
+                Some(messages) => queue.extend(messages),
+                None => break,
+            }
+        }
+        while let Ok(messages) = rx.try_recv() {
+            queue.extend(messages);
+        }
+        let bytes = match queue.pop_front() {
+            Some(first)
+                if first.len() >= WRITE_COALESCE
+                    || queue.front().is_none_or(|next| {
+                        first.len() + next.len() > WRITE_COALESCE
+                    }) =>
+            {
+                first
+            }
+            Some(first) => {
+                // Sized once: growing the buffer message by message
+                // reallocates it several times per write.
+                let mut len = first.len();
+                let mut take = 0;
+                for next in &queue {
+                    if len + next.len() > WRITE_COALESCE {
+                        break;
                     }
+                    len += next.len();
+                    take += 1;
+                }
+                batch.reserve(len);
+                batch.extend_from_slice(&first);
+                for next in queue.drain(..take) {
+                    batch.extend_from_slice(&next);
                 }
                 batch.split().freeze()
             }
+            None => continue,
         };
         // A peer that stops reading (frozen, or its window full forever)
         // must not pin this task and the socket: the hold timer ends the

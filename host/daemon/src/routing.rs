@@ -62,7 +62,7 @@ pub struct PeerUp {
     /// Calico's routing knobs of the session.
     pub policy: SessionPolicy,
     /// Encoded messages to write to the peer.
-    pub sender: mpsc::UnboundedSender<Bytes>,
+    pub sender: mpsc::UnboundedSender<Vec<Bytes>>,
 }
 
 /// Everything the routing thread reacts to.
@@ -188,7 +188,7 @@ pub fn spawn(
 struct Routing {
     node: NodeInfo,
     rib: Rib<RibPolicy>,
-    senders: HashMap<Arc<str>, mpsc::UnboundedSender<Bytes>>,
+    senders: HashMap<Arc<str>, mpsc::UnboundedSender<Vec<Bytes>>>,
     configured: Vec<PeerInfo>,
     kernel: mpsc::UnboundedSender<Vec<KernelChange>>,
     /// Per session: what its OPENs agreed and our end of it.
@@ -417,10 +417,11 @@ impl Routing {
                     if let Some(sender) = self.senders.get(&peer) {
                         self.counters.entry(peer.clone()).or_default().1 +=
                             messages.len() as u64;
-                        // One hand-off per batch: each message queued on
-                        // its own would wake the session and writer tasks
-                        // once per message.
-                        let _ = sender.send(concat(messages));
+                        // One hand-off per batch (a message each would
+                        // wake the session task once per message); the
+                        // buffers stay shared with the group's other
+                        // members, not copied per session.
+                        let _ = sender.send(messages);
                     }
                 }
                 Output::Kernel(changes) => {
@@ -530,19 +531,6 @@ impl Routing {
                 .collect(),
         }
     }
-}
-
-/// The messages as one buffer (no copy for a single message).
-fn concat(messages: Vec<Bytes>) -> Bytes {
-    if messages.len() == 1 {
-        return messages.into_iter().next().unwrap_or_default();
-    }
-    let len = messages.iter().map(Bytes::len).sum();
-    let mut out = bytes::BytesMut::with_capacity(len);
-    for m in &messages {
-        out.extend_from_slice(m);
-    }
-    out.freeze()
 }
 
 fn split(addr: Option<IpAddr>) -> (Option<Ipv4Addr>, Option<Ipv6Addr>) {
